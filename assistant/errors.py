@@ -1,0 +1,58 @@
+"""One error tree. Every message says what to do next."""
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base class for every error the assistant raises on purpose."""
+
+
+class ConfigError(AssistantError):
+    """A setting is missing or invalid."""
+
+
+class IndexNotFound(AssistantError):
+    """The index has no documents yet."""
+
+
+class EmbedderMismatch(AssistantError):
+    """The index was built with another embedder than the configured one."""
+
+
+class StoreUnavailable(AssistantError):
+    """The vector store (e.g. a Chroma server) cannot be reached."""
+
+
+class LoadError(AssistantError):
+    """A file cannot be turned into a document; the message is the reason."""
+
+
+class DocumentNotFound(AssistantError):
+    """No document with that id is in the index."""
+
+
+class ModelError(AssistantError):
+    """The language-model or embedding service failed."""
+
+
+class ModelUnavailable(ModelError):
+    """The model service cannot be reached or keeps failing."""
+
+
+class AuthenticationFailed(ModelError):
+    """The model service rejected the API key."""
+
+
+class ModelNotFound(ModelError):
+    """The model service does not know the configured model."""
+
+
+class RateLimited(ModelError):
+    """The model service keeps answering 429."""
+
+
+class ContextTooLong(ModelError):
+    """The prompt does not fit the model's context window."""
+
+
+class InvalidQuestion(AssistantError):
+    """The question is empty or unusable."""

@@ -1,0 +1,206 @@
+"""The `Assistant`: the public Python API that composes the pipeline stages.
+
+The CLI, the Gradio UI and the evaluation all go through this class."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from . import errors
+from .answer import finalize, refusal_answer
+from .chunk import Chunker
+from .cite import Checker, is_refusal
+from .condense import condense
+from .embed import Embedder, make_embedder
+from .extractive import ExtractiveGenerator, refusal_text
+from .generate import Generator, OpenAIGenerator
+from .keyword import KeywordIndex, fingerprint
+from .load import load_paths
+from .retrieve import HybridRetriever
+from .settings import Settings
+from .store import ChromaStore
+from .types import Answer, Document, DocumentInfo, IngestReport, Skipped, Usage
+
+Progress = Callable[[int, int, str], None]
+History = Sequence[tuple[str, str]]
+
+
+class Assistant:
+    """Question answering over an index of news articles, with checked citations.
+
+    `Assistant(index="index/")` opens (or creates) an index; keyword arguments are
+    settings (see `Settings`) and override environment variables. Heavy parts (the
+    embedder, the store) are created on first use."""
+
+    def __init__(self, index: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> None:
+        base = settings or Settings.load()
+        self.settings = base.replace(index=str(index) if index is not None else None, **overrides)
+        self._embedder: Embedder | None = None
+        self._store: ChromaStore | None = None
+        self._keyword: KeywordIndex | None = None
+        self._generator: Generator | None = None
+        self._chunker = Chunker(self.settings.chunk_tokens, self.settings.chunk_overlap)
+
+    # -- parts, built lazily ------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def store(self) -> ChromaStore:
+        if self._store is None:
+            store = ChromaStore(self.settings, self.embedder.name)
+            store.check_embedder(self.embedder.name)
+            self._store = store
+        return self._store
+
+    def keyword(self) -> KeywordIndex:
+        """The BM25 index, loaded from its cache or rebuilt when the store changed."""
+        ids = self.store.chunk_ids()
+        stamp = fingerprint(ids)
+        if self._keyword is not None and self._keyword.stamp == stamp:
+            return self._keyword
+        cache = self._cache_dir()
+        index = KeywordIndex.load(cache, stamp)
+        if index is None:
+            chunks = self.store.chunks(ids)
+            index = KeywordIndex.build([c.id for c in chunks], [c.text for c in chunks])
+            try:
+                index.save(cache)
+            except OSError:
+                pass  # a read-only index still answers; the cache is only a speed-up
+        self._keyword = index
+        return index
+
+    def _cache_dir(self) -> Path:
+        if self.settings.chroma_url:
+            safe = "".join(ch if ch.isalnum() else "_" for ch in self.settings.chroma_url)
+            return self.settings.index_path / "remote" / safe / f"bm25-{self.settings.collection}"
+        return self.settings.index_path / f"bm25-{self.settings.collection}"
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            s = self.settings
+            if s.generator == "openai":
+                if not s.llm_model:
+                    raise errors.ConfigError("generator 'openai' needs a model: set ASSISTANT_LLM_MODEL (or --model)")
+                self._generator = OpenAIGenerator(model=s.llm_model, base_url=s.llm_base_url, api_key=s.llm_api_key,
+                                                  timeout=s.llm_timeout, retries=s.llm_retries)
+            else:
+                self._generator = ExtractiveGenerator(idf=lambda t: self.keyword().idf(t), embed=self.embedder.embed)
+        return self._generator
+
+    # -- index management -----------------------------------------------------------------
+    def ingest(self, paths: Sequence[str | Path], progress: Progress | None = None) -> IngestReport:
+        """Load, chunk, embed and index files or directories. Idempotent: an unchanged file
+        adds nothing, a changed one replaces its old chunks; unreadable files are skipped
+        with their reason and nothing already indexed is lost."""
+        loaded = load_paths(list(paths), int(self.settings.max_file_mb * 1_000_000))
+        added: list[str] = []
+        updated: list[str] = []
+        unchanged: list[str] = []
+        skipped: list[Skipped] = list(loaded.skipped)
+        n_chunks = 0
+        total = len(loaded.documents)
+        for i, doc in enumerate(loaded.documents, start=1):
+            if progress:
+                progress(i - 1, total, doc.title)
+            old = self.store.find(doc.id)
+            if old is not None and old.content_hash == doc.content_hash:
+                unchanged.append(doc.id)
+                continue
+            twin = self.store.find_by_hash(doc.content_hash)
+            if twin is not None and twin != doc.id:
+                skipped.append(Skipped(doc.source, f"same text as document {twin!r}, already indexed"))
+                continue
+            chunks = self._chunker.chunk(doc)
+            if not chunks:
+                skipped.append(Skipped(doc.source, "no article text left after removing boilerplate"))
+                continue
+            self.store.put(doc, chunks, self.embedder.embed([c.text for c in chunks]))
+            n_chunks += len(chunks)
+            (updated if old is not None else added).append(doc.id)
+        if progress:
+            progress(total, total, "done")
+        if added or updated:
+            self.keyword()
+        return IngestReport(tuple(added), tuple(updated), tuple(unchanged), tuple(skipped), n_chunks)
+
+    def delete(self, doc_id: str) -> None:
+        """Remove a document and its chunks (DocumentNotFound if it is not there)."""
+        self.store.delete(doc_id)
+        self.keyword()
+
+    def rebuild(self) -> None:
+        """Drop the whole index (documents, chunks and BM25) so it can be built again."""
+        self.store.reset()
+        self._store = None
+        self._keyword = None
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every indexed document, with its chunk count."""
+        return self.store.documents()
+
+    def document(self, doc_id: str) -> Document:
+        """One indexed document with its full text."""
+        return self.store.document(doc_id)
+
+    # -- questions ----------------------------------------------------------------------------
+    def ask(self, question: str, history: History = (), top_k: int | None = None) -> Answer:
+        """Answer a question (with optional chat history of (question, answer) pairs)."""
+        answer: Answer | None = None
+        for item in self.stream(question, history, top_k):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: History = (), top_k: int | None = None) -> Iterator[str | Answer]:
+        """Yield text deltas of the draft as it is generated, then the checked `Answer`."""
+        question = " ".join((question or "").split())
+        if not question:
+            raise errors.InvalidQuestion("the question is empty: type a question about the articles")
+        if len(question) > 2000:
+            raise errors.InvalidQuestion("the question is longer than 2000 characters: shorten it")
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        keyword = self.keyword()
+        if not keyword.ids:
+            raise errors.IndexNotFound(f"no documents in the index at {self.store.location}: "
+                                       "run `assistant ingest seeds/` (or upload articles in the UI)")
+        query = condense(question, history)
+        retriever = HybridRetriever(self.store, self.embedder, keyword)
+        passages = retriever.retrieve(query, top_k or self.settings.top_k)
+        timings["retrieve"] = _ms(t0)
+        t1 = time.perf_counter()
+        parts: list[str] = []
+        usage = Usage()
+        gen = self.generator
+        for piece in gen.stream(question, passages, history):
+            if isinstance(piece, Usage):
+                usage = piece
+                continue
+            parts.append(piece)
+            yield piece
+        timings["generate"] = _ms(t1)
+        t2 = time.perf_counter()
+        draft = "".join(parts)
+        meta = dict(backend=gen.name, model=gen.model, usage=usage,
+                    standalone_question=query if query != question else None)
+        if is_refusal(draft) or not draft.strip():
+            answer = refusal_answer(question, refusal_text(question), passages, timings, **meta)
+        else:
+            checker = Checker(threshold=self.settings.min_support, embed=self.embedder.embed)
+            answer = finalize(question, draft, passages, checker, timings, **meta)
+        timings["cite"] = _ms(t2)
+        timings["total"] = _ms(t0)
+        yield dataclasses.replace(answer, timings_ms=dict(timings))
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)

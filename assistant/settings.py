@@ -1,0 +1,109 @@
+"""The one settings object: explicit argument > environment variable > default."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+# Setting name -> (environment variables in priority order, type).
+_ENV: dict[str, tuple[tuple[str, ...], type]] = {
+    "index": (("ASSISTANT_INDEX",), str),
+    "chroma_url": (("ASSISTANT_CHROMA_URL",), str),
+    "collection": (("ASSISTANT_COLLECTION",), str),
+    "embedder": (("ASSISTANT_EMBEDDER",), str),
+    "embed_base_url": (("ASSISTANT_EMBED_BASE_URL", "OPENAI_BASE_URL"), str),
+    "embed_api_key": (("ASSISTANT_EMBED_API_KEY", "OPENAI_API_KEY"), str),
+    "generator": (("ASSISTANT_GENERATOR",), str),
+    "llm_model": (("ASSISTANT_LLM_MODEL",), str),
+    "llm_base_url": (("ASSISTANT_LLM_BASE_URL", "OPENAI_BASE_URL"), str),
+    "llm_api_key": (("ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY"), str),
+    "llm_timeout": (("ASSISTANT_LLM_TIMEOUT",), float),
+    "llm_retries": (("ASSISTANT_LLM_RETRIES",), int),
+    "top_k": (("ASSISTANT_TOP_K",), int),
+    "chunk_tokens": (("ASSISTANT_CHUNK_TOKENS",), int),
+    "chunk_overlap": (("ASSISTANT_CHUNK_OVERLAP",), int),
+    "max_file_mb": (("ASSISTANT_MAX_FILE_MB",), float),
+    "min_support": (("ASSISTANT_MIN_SUPPORT",), float),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the assistant. Build with `Settings.load(**overrides)`."""
+
+    index: str = "index"
+    chroma_url: str | None = None
+    collection: str = "articles"
+    embedder: str = "wordllama"
+    embed_base_url: str | None = None
+    embed_api_key: str | None = field(default=None, repr=False)
+    generator: str = "extractive"
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_timeout: float = 30.0
+    llm_retries: int = 2
+    top_k: int = 5
+    chunk_tokens: int = 160
+    chunk_overlap: int = 40
+    max_file_mb: float = 20.0
+    min_support: float = 0.5
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Settings from `overrides` (None values ignored), then `env` (default
+        `os.environ`), then defaults. Raises ConfigError on a malformed value."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for name, (names, kind) in _ENV.items():
+            for var in names:
+                raw = env.get(var)
+                if raw not in (None, ""):
+                    values[name] = _convert(var, raw, kind)
+                    break
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "index" in values:
+            values["index"] = str(values["index"])
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise ConfigError when values are out of range."""
+        if self.top_k < 1:
+            raise ConfigError("top_k must be at least 1 (ASSISTANT_TOP_K)")
+        if self.chunk_tokens < 16:
+            raise ConfigError("chunk_tokens must be at least 16 (ASSISTANT_CHUNK_TOKENS)")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ConfigError("chunk_overlap must be >= 0 and < chunk_tokens (ASSISTANT_CHUNK_OVERLAP)")
+        if self.max_file_mb <= 0:
+            raise ConfigError("max_file_mb must be positive (ASSISTANT_MAX_FILE_MB)")
+        if self.generator not in ("extractive", "openai"):
+            raise ConfigError(
+                f"unknown generator {self.generator!r}: use 'extractive' or 'openai' (ASSISTANT_GENERATOR)"
+            )
+
+    @property
+    def index_path(self) -> Path:
+        """The local index directory (Chroma data when no server URL is set, BM25 cache always)."""
+        return Path(self.index).expanduser()
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some fields changed."""
+        new = dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        new.validate()
+        return new
+
+
+def _convert(var: str, raw: str, kind: type) -> Any:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{var}={raw!r} is not a valid {kind.__name__}") from None

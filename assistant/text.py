@@ -1,0 +1,97 @@
+"""Text primitives shared by the stages: sentence spans and content-word terms."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "sen", "rep", "gov", "lt", "col",
+    "capt", "sgt", "inc", "ltd", "co", "corp", "vs", "etc", "no", "jan", "feb", "mar", "apr",
+    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt", "ft", "approx", "est", "dept",
+}
+# End of sentence: . ! ? … (possibly repeated), then closing quotes/brackets, then whitespace.
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
+_WORD = re.compile(r"[\w][\w'’\-]*", re.UNICODE)
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are aren't as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it its
+    itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them themselves
+    then there these they this those through to too under until up very was we were what when where
+    which while who whom why will with would you your yours yourself yourselves also said says say
+    according one ones much many did does tell told according whose us""".split()
+)
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Split `text[start:end]` into sentences; returns (start, end) offsets into `text`,
+    stripped of surrounding whitespace. Line breaks always end a sentence (headlines,
+    list items and paragraphs carry no final punctuation)."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n\r]+", text[start:end]):
+        base = start + line.start()
+        segment = line.group()
+        cut = 0
+        for m in _END.finditer(segment):
+            if _is_abbreviation(segment, m.start()) or not _starts_sentence(segment, m.end()):
+                continue
+            spans.append((base + cut, base + m.end()))
+            cut = m.end()
+        spans.append((base + cut, base + len(segment)))
+    return [s for s in (_strip(text, a, b) for a, b in spans) if s[1] > s[0]]
+
+
+def _strip(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def _is_abbreviation(segment: str, dot: int) -> bool:
+    if segment[dot] != ".":
+        return False
+    m = re.search(r"([\w.]+)$", segment[:dot])
+    if not m:
+        return False
+    word = m.group(1)
+    if word.lower().rstrip(".") in _ABBREVIATIONS:
+        return True
+    # Initials and dotted acronyms: "J.", "U.S.", "a.m."
+    return len(word) == 1 and word.isalpha() or bool(re.fullmatch(r"(?:\w\.)+\w", word))
+
+
+def _starts_sentence(segment: str, pos: int) -> bool:
+    rest = segment[pos:].lstrip()
+    if not rest:
+        return True
+    first = rest[0]
+    return first.isupper() or first.isdigit() or first in "\"'“‘([—-"
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (letters, digits, inner apostrophes and hyphens)."""
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content words (stopwords removed); the unit of lexical matching and BM25."""
+    toks: list[str] = []
+    for w in words(text):
+        w = w.removesuffix("'s")
+        if w in STOPWORDS or len(w) < 2 and not w.isdigit():
+            continue
+        parts = [p for p in w.split("-") if p] if "-" in w else [w]
+        toks.extend(p for p in parts if p not in STOPWORDS)
+    return _stemmer().stemWords(toks)

@@ -1,0 +1,155 @@
+"""Plain typed data passed between pipeline stages, and its one serializer."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article. `text` is the article text as loaded; `body_start`/`body_end`
+    delimit the part that is indexed (headline, captions and site boilerplate
+    stay outside it, but offsets always refer to the full `text`)."""
+
+    id: str
+    title: str
+    source: str
+    text: str
+    content_hash: str
+    published: str | None = None
+    url: str | None = None
+    body_start: int = 0
+    body_end: int = -1
+
+    def body_span(self) -> tuple[int, int]:
+        """The (start, end) of the indexed body inside `text`."""
+        end = len(self.text) if self.body_end < 0 else self.body_end
+        return self.body_start, end
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A contiguous piece of a document: `document.text[start:end] == text`."""
+
+    id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    position: int
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What the index knows about a stored document (no full text)."""
+
+    id: str
+    title: str
+    source: str
+    content_hash: str
+    published: str | None
+    url: str | None
+    chunks: int
+    chars: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its scores and its rank (1 = best)."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    start: int
+    end: int
+    rank: int
+    score: float
+    dense_score: float | None = None
+    bm25_score: float | None = None
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """`[n]` in an answer: an exact span of a document (`text[start:end] == quote`)."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an answer, the citation numbers it carries, and its support."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+    score: float
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token usage of one answer (zero for the extractive answerer)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of `Assistant.ask`."""
+
+    question: str
+    answer: str
+    refused: bool
+    citations: tuple[Citation, ...]
+    sentences: tuple[Sentence, ...]
+    passages: tuple[Passage, ...]
+    usage: Usage = field(default_factory=Usage)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    backend: str = "extractive"
+    model: str | None = None
+    groundedness: float = 0.0
+    incomplete: bool = False
+    standalone_question: str | None = None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file or record that was not ingested, and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest did."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    chunks_added: int = 0
+
+
+def to_dict(obj: Any) -> Any:
+    """Serialize any of the dataclasses above (recursively) into JSON-ready data."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_dict(v) for k, v in obj.items()}
+    return obj
