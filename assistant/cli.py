@@ -1,0 +1,209 @@
+"""`assistant` command line: ingest, ask, chat, docs, serve."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Any, Sequence
+
+from .errors import AssistantError
+from .types import Answer, IngestReport, to_dict
+
+EPILOG = """environment variables (flags win over them): ASSISTANT_INDEX, ASSISTANT_CHROMA_URL,
+ASSISTANT_EMBEDDER, ASSISTANT_GENERATOR, ASSISTANT_LLM_MODEL, ASSISTANT_LLM_BASE_URL,
+ASSISTANT_LLM_API_KEY (or OPENAI_API_KEY / OPENAI_BASE_URL), ASSISTANT_TOP_K ... see README.md."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    common = argparse.ArgumentParser(add_help=False)
+    g = common.add_argument_group("index and backends")
+    g.add_argument("--index", metavar="DIR", help="index directory (default: ./index, or $ASSISTANT_INDEX)")
+    g.add_argument("--chroma-url", metavar="URL", help="use a Chroma server, e.g. http://127.0.0.1:8000")
+    g.add_argument("--collection", metavar="NAME", help="collection name inside the store (default: articles)")
+    g.add_argument("--embedder", metavar="NAME", help="wordllama (default, offline) | openai:MODEL | sentence-transformers:MODEL")
+    g.add_argument("--generator", choices=["extractive", "openai"], help="answer backend (default: extractive, no LLM)")
+    g.add_argument("--model", dest="llm_model", metavar="NAME", help="LLM model name for --generator openai")
+    g.add_argument("--base-url", dest="llm_base_url", metavar="URL", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1")
+
+    parser = argparse.ArgumentParser(
+        prog="assistant", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Ask questions about news articles; every answer sentence cites an exact span of an article.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", parents=[common], help="add files or folders to the index (idempotent)",
+                       description="Load .txt .md .html .pdf .json .jsonl files (folders recursively), chunk, embed and "
+                                   "index them. Unchanged files add nothing; changed files replace their old chunks; "
+                                   "unreadable files are skipped with the reason.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--rebuild", action="store_true", help="drop the index first (after changing the embedder)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question",
+                       description="Answer one question from the indexed articles, with citations.")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the full Answer as one JSON object")
+    p.add_argument("--top-k", type=int, metavar="N", help="passages to retrieve (default 5)")
+
+    p = sub.add_parser("chat", parents=[common], help="a conversation in the terminal (follow-ups allowed)")
+    p.add_argument("--top-k", type=int, metavar="N")
+
+    p = sub.add_parser("docs", parents=[common], help="list, show or delete indexed documents")
+    dsub = p.add_subparsers(dest="docs_command", metavar="ACTION")
+    d = dsub.add_parser("list", parents=[common], help="list documents (the default)")
+    d.add_argument("--json", action="store_true")
+    d = dsub.add_parser("show", parents=[common], help="print one document's text")
+    d.add_argument("doc_id")
+    d = dsub.add_parser("delete", parents=[common], help="remove a document and its chunks")
+    d.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("serve", parents=[common], help="open the Gradio chat UI",
+                       description="Start the chat UI on 127.0.0.1. With --seed DIR, an empty index is filled from DIR first.")
+    p.add_argument("--host", default=os.environ.get("ASSISTANT_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("ASSISTANT_PORT", "7860")))
+    p.add_argument("--seed", metavar="DIR", help="ingest DIR first when the index is empty (e.g. seeds/)")
+    return parser
+
+
+def make_assistant(args: argparse.Namespace) -> Any:
+    """The Assistant for the common flags."""
+    from .facade import Assistant
+
+    keys = ("chroma_url", "collection", "embedder", "generator", "llm_model", "llm_base_url")
+    overrides = {k: getattr(args, k, None) for k in keys}
+    if getattr(args, "top_k", None):
+        overrides["top_k"] = args.top_k
+    return Assistant(index=getattr(args, "index", None), **overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 1 an error with its message, 2 bad usage)."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    logging.basicConfig(level=logging.WARNING)
+    for noisy in ("bm25s", "chromadb", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except AssistantError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    bot = make_assistant(args)
+    if args.rebuild:
+        bot.rebuild()
+    bar = tqdm(total=0, unit="doc", desc="ingesting", file=sys.stderr, disable=None)
+
+    def progress(done: int, total: int, label: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(label[:40])
+        bar.refresh()
+
+    try:
+        report = bot.ingest(args.paths, progress=progress)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(to_dict(report), ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def format_report(report: IngestReport) -> str:
+    """Human summary of an ingest."""
+    lines = [f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
+             f"skipped {len(report.skipped)} ({report.chunks_added} chunks indexed)"]
+    lines += [f"  skipped {s.source}: {s.reason}" for s in report.skipped]
+    return "\n".join(lines)
+
+
+def format_answer(answer: Answer) -> str:
+    """Answer text followed by its numbered sources (quote, title, character span)."""
+    lines = [answer.answer]
+    for s in answer.sentences:
+        if not s.supported:
+            lines.append(f"  (unsupported by the articles: “{s.text}”)")
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            lines.append(f"[{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})\n    “{c.quote}”")
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    answer = make_assistant(args).ask(args.question)
+    print(json.dumps(to_dict(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    bot = make_assistant(args)
+    history: list[tuple[str, str]] = []
+    print("Ask about the articles. Empty line or Ctrl-D to quit; /reset starts over.", file=sys.stderr)
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            print(file=sys.stderr)
+            return 0
+        if not question:
+            return 0
+        if question == "/reset":
+            history.clear()
+            continue
+        try:
+            answer = bot.ask(question, history=history)
+        except AssistantError as e:
+            print(f"error: {e}", file=sys.stderr)
+            continue
+        print(format_answer(answer) + "\n")
+        history.append((question, answer.answer))
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    bot = make_assistant(args)
+    action = args.docs_command or "list"
+    if action == "show":
+        print(bot.document(args.doc_id).text)
+    elif action == "delete":
+        for doc_id in args.doc_ids:
+            bot.delete(doc_id)
+            print(f"deleted {doc_id}")
+    else:
+        docs = bot.documents()
+        if getattr(args, "json", False):
+            print(json.dumps(to_dict(docs), ensure_ascii=False, indent=2))
+        elif not docs:
+            print("the index is empty: run `assistant ingest seeds/`")
+        for d in docs if not getattr(args, "json", False) else []:
+            print(f"{d.id}\t{d.chunks} chunks\t{d.title}\t{d.source}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .ui import launch
+
+    bot = make_assistant(args)
+    if args.seed and not bot.documents():
+        print(format_report(bot.ingest([args.seed])), file=sys.stderr)
+    launch(bot, host=args.host, port=args.port)
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "chat": cmd_chat, "docs": cmd_docs, "serve": cmd_serve}
+
+if __name__ == "__main__":
+    sys.exit(main())
