@@ -38,9 +38,8 @@ class Chunker:
         chunks: list[Chunk] = []
         i = 0
         while i < len(units):
-            j, total = i, 0
-            while j < len(units) and (j == i or total + units[j][2] <= self.max_tokens):
-                total += units[j][2]
+            j = i + 1
+            while j < len(units) and self.count(doc.text[units[i][0]:units[j][1]]) <= self.max_tokens:
                 j += 1
             a, b = units[i][0], units[j - 1][1]
             chunks.append(Chunk(id=f"{doc.content_hash[:16]}-{len(chunks):04d}", doc_id=doc.id,

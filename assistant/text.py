@@ -23,7 +23,7 @@ STOPWORDS = frozenset(
     ourselves out over own same she should so some such than that the their theirs them themselves
     then there these they this those through to too under until up very was we were what when where
     which while who whom why will with would you your yours yourself yourselves also said says say
-    according one ones much many did does tell told according whose us""".split()
+    according one ones much many did does tell told according whose""".split()
 )
 
 
@@ -61,6 +61,8 @@ def _is_abbreviation(segment: str, dot: int) -> bool:
     if not m:
         return False
     word = m.group(1)
+    if word.lower() == "no":  # "No. 5", but not "said no."
+        return segment[dot + 1:].lstrip()[:1].isdigit()
     if word.lower().rstrip(".") in _ABBREVIATIONS:
         return True
     # Initials and dotted acronyms: "J.", "U.S.", "a.m."
@@ -73,6 +75,21 @@ def _starts_sentence(segment: str, pos: int) -> bool:
         return True
     first = rest[0]
     return first.isupper() or first.isdigit() or first in "\"'“‘([—-"
+
+
+# Irregular forms the stemmer cannot join to their base ("lost" ~ "lose").
+_IRREGULAR = {
+    "lost": "lose", "won": "win", "fell": "fall", "fallen": "fall", "rose": "rise", "risen": "rise",
+    "took": "take", "taken": "take", "gave": "give", "given": "give", "made": "make", "began": "begin",
+    "begun": "begin", "left": "leave", "held": "hold", "sought": "seek", "paid": "pay", "sold": "sell",
+    "bought": "buy", "struck": "strike", "fought": "fight", "met": "meet", "led": "lead", "spent": "spend",
+    "brought": "bring", "thought": "think", "knew": "know", "known": "know", "saw": "see", "seen": "see",
+    "went": "go", "gone": "go", "came": "come", "grew": "grow", "grown": "grow", "wrote": "write",
+    "written": "write", "drove": "drive", "driven": "drive", "chose": "choose", "chosen": "choose",
+    "froze": "freeze", "frozen": "freeze", "killed": "kill", "died": "die", "dead": "die", "death": "die",
+    "deaths": "die", "seized": "seize", "kilometres": "kilometer", "kilometre": "kilometer", "km": "kilometer",
+    "sq": "square", "usa": "us",
+}
 
 
 @lru_cache(maxsize=1)
@@ -88,10 +105,10 @@ def words(text: str) -> list[str]:
 def terms(text: str) -> list[str]:
     """Stemmed content words (stopwords removed); the unit of lexical matching and BM25."""
     toks: list[str] = []
-    for w in words(text):
+    for w in words(re.sub(r"\bU\.S\.(?:A\.)?", "US", text)):
         w = w.removesuffix("'s")
         if w in STOPWORDS or len(w) < 2 and not w.isdigit():
             continue
         parts = [p for p in w.split("-") if p] if "-" in w else [w]
-        toks.extend(p for p in parts if p not in STOPWORDS)
+        toks.extend(_IRREGULAR.get(p, p) for p in parts if p not in STOPWORDS)
     return _stemmer().stemWords(toks)

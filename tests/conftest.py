@@ -1,0 +1,56 @@
+"""Shared fixtures: isolated settings, a seeded index, free ports."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+TERRITORY_Q = "How much territory did Ukraine lose in July?"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ambient configuration leaks into a test; telemetry off."""
+    for var in list(os.environ):
+        if var.startswith("ASSISTANT_") or var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture(scope="session")
+def seeded_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index directory with the two seeds ingested (built once per run; copy before changing it)."""
+    from assistant import Assistant
+
+    index = tmp_path_factory.mktemp("seeded") / "index"
+    report = Assistant(index=index).ingest([SEEDS])
+    assert len(report.added) == 2
+    return index
+
+
+@pytest.fixture
+def bot(seeded_index: Path):
+    """An Assistant over the seeded index (read-only use)."""
+    from assistant import Assistant
+
+    return Assistant(index=seeded_index)
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    """A writable copy of seeds/."""
+    dest = tmp_path / "seeds"
+    shutil.copytree(SEEDS, dest)
+    return dest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
