@@ -8,6 +8,7 @@ import hashlib
 import math
 from collections import Counter
 import json
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -49,6 +50,7 @@ class KeywordIndex:
         ids = list(ids)
         if not ids:
             return cls([], None, fingerprint([]))
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
         tokens = [terms(t) or ["\x00"] for t in texts]
         model = bm25s.BM25()
         model.index(tokens, show_progress=False)

@@ -1,0 +1,70 @@
+"""The `assistant` command as a user runs it (subprocesses)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import SEEDS, TERRITORY_Q
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True, text=True,
+                          timeout=180, check=check)
+
+
+def test_ingest_twice_then_ask_json_contract(tmp_path: Path):
+    index = str(tmp_path / "idx")
+    first = run("ingest", str(SEEDS), "--index", index)
+    assert "added 2, updated 0, unchanged 0, skipped 0" in first.stdout
+    second = run("ingest", str(SEEDS), "--index", index, "--json")
+    report = json.loads(second.stdout)
+    assert report["added"] == [] and len(report["unchanged"]) == 2
+
+    out = json.loads(run("ask", TERRITORY_Q, "--json", "--index", index).stdout)
+    for key in ("question", "answer", "refused", "citations", "sentences", "passages", "usage", "timings_ms"):
+        assert key in out
+    assert out["refused"] is False and "502 square kilometers" in out["answer"]
+    cite = out["citations"][0]
+    assert set(cite) >= {"n", "doc_id", "title", "source", "chunk_id", "quote", "start", "end"}
+    assert Path(cite["source"]).read_text(encoding="utf-8")[cite["start"]:cite["end"]] == cite["quote"]
+    assert {"text", "citations", "supported"} <= set(out["sentences"][0])
+    assert {"rank", "chunk_id", "doc_id", "score", "text"} <= set(out["passages"][0])
+
+    refused = json.loads(run("ask", "What is the capital of Australia?", "--json", "--index", index).stdout)
+    assert refused["refused"] is True and refused["citations"] == []
+
+
+def test_docs_list_show_delete_and_errors(tmp_path: Path):
+    index = str(tmp_path / "idx")
+    run("ingest", str(SEEDS), "--index", index)
+    docs = json.loads(run("docs", "list", "--json", "--index", index).stdout)
+    assert len(docs) == 2 and all(d["chunks"] > 0 for d in docs)
+    shown = run("docs", "show", docs[0]["id"], "--index", index).stdout
+    assert shown.strip() == Path(docs[0]["source"]).read_text(encoding="utf-8").strip()
+    assert f"deleted {docs[0]['id']}" in run("docs", "delete", docs[0]["id"], "--index", index).stdout
+    assert len(json.loads(run("docs", "--json", "--index", index).stdout)) == 1
+    missing = run("docs", "delete", "nope", "--index", index, check=False)
+    assert missing.returncode == 1 and "no document 'nope'" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_env_var_selects_index_and_empty_index_error(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_INDEX", str(tmp_path / "env-idx"))
+    out = run("ask", TERRITORY_Q, check=False)
+    assert out.returncode == 1 and "assistant ingest seeds/" in out.stderr and "Traceback" not in out.stderr
+    assert (tmp_path / "env-idx").exists()
+
+
+def test_help_explains_commands():
+    out = run("--help").stdout
+    for word in ("ingest", "ask", "chat", "docs", "serve", "ASSISTANT_INDEX"):
+        assert word in out
+    assert "--json" in run("ask", "--help").stdout
+
+
+def test_chat_session_with_follow_up(tmp_path: Path):
+    index = str(tmp_path / "idx")
+    run("ingest", str(SEEDS), "--index", index)
+    out = subprocess.run([sys.executable, "-m", "assistant", "chat", "--index", index], text=True, capture_output=True,
+                         input="Who is Samuel Charap?\nWhat did he say about the leverage?\n\n", timeout=180)
+    assert out.returncode == 0
+    assert "Rand Corporation" in out.stdout and "leverage is to keep the fighting" in out.stdout

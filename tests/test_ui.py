@@ -1,0 +1,66 @@
+"""The Gradio app, launched as `assistant serve` and driven through gradio_client."""
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import SEEDS, TERRITORY_Q, free_port
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory):
+    index = tmp_path_factory.mktemp("ui") / "index"
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--index", str(index), "--seed", str(SEEDS),
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"serve exited: {proc.stderr.read()[-2000:]}")
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("serve did not start")
+    yield url, index
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_ui_seeds_empty_index_and_api_matches_cli_json(ui):
+    from gradio_client import Client
+
+    url, index = ui
+    page = urllib.request.urlopen(url, timeout=10).read().decode()
+    assert "<!doctype html>" in page.lower() and "gradio" in page.lower()
+    got = Client(url, verbose=False).predict(TERRITORY_Q, api_name="/ask")
+    cli = json.loads(subprocess.run([sys.executable, "-m", "assistant", "ask", TERRITORY_Q, "--json", "--index", str(index)],
+                                    capture_output=True, text=True, check=True, timeout=120).stdout)
+    assert set(got) == set(cli)
+    for key in ("answer", "refused", "citations", "sentences", "passages"):
+        assert got[key] == cli[key]
+    assert "502 square kilometers" in got["answer"]
+
+
+@pytest.mark.slow
+def test_ui_binds_loopback_only(ui):
+    url, _ = ui
+    assert url.startswith("http://127.0.0.1:")
+    import socket
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    addrs = [a for a in {i[4][0] for i in socket.getaddrinfo(socket.gethostname(), None)} if not a.startswith("127.")]
+    for addr in addrs[:1]:
+        with socket.socket() as s:
+            s.settimeout(1)
+            assert s.connect_ex((addr, port)) != 0
