@@ -19,6 +19,7 @@ _QUESTION_WHEN = re.compile(r"\b(when|what (day|date|month|year|time))\b", re.I)
 _QUESTION_WHO = re.compile(r"\bwho(m|se)?\b", re.I)
 _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|half|third|fifth|quarter)\b", re.I)
 _HAS_WHEN = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|today|yesterday|week|month|year|\d{4})\b", re.I)
+_MEASURE = re.compile(r"\bhow (long|far|big|large|old|often|soon|much|many|tall|wide|deep|high)\b", re.I)
 _HAS_NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+ [A-Z][a-z]+")
 
 
@@ -64,7 +65,8 @@ class ExtractiveGenerator:
 
     def candidates(self, question: str, passages: Sequence[Passage]) -> list[Candidate]:
         """Every distinct sentence of the passages, scored against the question, best first."""
-        q_terms = list(dict.fromkeys(terms(question)))
+        # "How long/much/far ..." asks for a quantity; the adjective itself is rarely in the answer.
+        q_terms = list(dict.fromkeys(terms(_MEASURE.sub("how", question))))
         weights = {t: self.idf(t) for t in q_terms}
         total = sum(weights.values())
         seen: set[tuple[str, int]] = set()
@@ -99,7 +101,7 @@ class ExtractiveGenerator:
             return []
         top = ranked[0] if ranked[0].coverage >= self.min_coverage else best
         chosen = [top]
-        q_terms = set(terms(question))
+        q_terms = set(terms(_MEASURE.sub("how", question)))
         covered = q_terms & set(terms(top.text))
         for c in ranked:
             if len(chosen) >= self.max_sentences:

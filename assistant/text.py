@@ -23,7 +23,9 @@ STOPWORDS = frozenset(
     ourselves out over own same she should so some such than that the their theirs them themselves
     then there these they this those through to too under until up very was we were what when where
     which while who whom why will with would you your yours yourself yourselves also said says say
-    according one ones much many did does tell told according whose""".split()
+    according one ones much many did does tell told according whose
+    get gets got getting happen happens happened mean means meant regarding describe explain thing things
+    kind way""".split()
 )
 
 

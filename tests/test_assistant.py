@@ -17,6 +17,8 @@ SEED_QUESTIONS = [
     ("What did Gabuev say the 30-day ceasefire looks like?", "looks like a trap", "003_"),
     ("How much of Kursk did Ukraine seize last summer?", "more than 1,000 sq km", "003_"),
     ("How much in Russian central bank assets remain frozen abroad?", "$300 billion", "000_"),
+    ("How long is the frontline?", "2,000km frontline", "003_"),
+    ("Where did Russia get ammunition from?", "North Korea", "000_"),
 ]
 
 
