@@ -48,8 +48,14 @@ class WordLlamaEmbedder:
             import wordllama
             from wordllama import WordLlama
 
-            self._model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent,
-                                         disable_download=True, dim=self.dim)
+            if not 8 <= self.dim <= 256:
+                raise ConfigError(f"wordllama dimension must be 8..256, not {self.dim}")
+            try:  # the package ships the 256-d weights; smaller sizes are truncations of them
+                self._model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True,
+                                             dim=256, trunc_dim=self.dim if self.dim < 256 else None)
+            except FileNotFoundError:
+                raise ConfigError("WordLlama weights are missing from the installed package: "
+                                  "reinstall it (`pip install --force-reinstall wordllama`)") from None
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

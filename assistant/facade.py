@@ -4,6 +4,7 @@ The CLI, the Gradio UI and the evaluation all go through this class."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -138,7 +139,9 @@ class Assistant:
 
     def rebuild(self) -> None:
         """Drop the whole index (documents, chunks and BM25) so it can be built again."""
-        self.store.reset()
+        store = self._store or ChromaStore(self.settings, self.embedder.name)  # no embedder check: we drop it
+        store.reset()
+        shutil.rmtree(self._cache_dir(), ignore_errors=True)
         self._store = None
         self._keyword = None
 

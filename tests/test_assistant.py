@@ -118,6 +118,16 @@ def test_embedder_mismatch_is_refused_with_a_rebuild_hint(seeded_index: Path):
         Assistant(index=seeded_index, embedder="wordllama:64").documents()
 
 
+def test_rebuild_switches_embedder(tmp_path: Path, seeds_copy: Path):
+    Assistant(index=tmp_path / "idx").ingest([seeds_copy])
+    other = Assistant(index=tmp_path / "idx", embedder="wordllama:64")
+    with pytest.raises(EmbedderMismatch):
+        other.documents()
+    other.rebuild()
+    assert other.documents() == [] and len(other.ingest([seeds_copy]).added) == 2
+    assert "502 square kilometers" in other.ask(TERRITORY_Q).answer
+
+
 def test_bad_file_is_skipped_and_nothing_indexed_is_lost(tmp_path: Path, seeds_copy: Path):
     bot = Assistant(index=tmp_path / "idx")
     bot.ingest([seeds_copy])
