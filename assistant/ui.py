@@ -13,6 +13,7 @@ from .types import Answer, to_dict
 CSS = """
 .cite-quote {background: #fff3a3; color: #111; padding: 0 2px;}
 .source-card {border: 1px solid #ddd; border-radius: 6px; padding: 8px; margin: 6px 0;}
+.source-card p {white-space: pre-wrap;}
 .refusal {color: #8a5a00; font-style: italic;}
 """
 

@@ -6,19 +6,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .cite import Checker, Judge, parse
+from .cite import Check, Checker, Judge, parse
 from .types import Passage
 
 
-@dataclass(frozen=True)
-class SentenceVerdict:
-    """One sentence: its citations, the passages (1-based) that support it, and the score."""
-
-    text: str
-    citations: tuple[int, ...]
-    supporting: tuple[int, ...]
-    supported: bool
-    score: float
+# One sentence: its citations (`cited`), the passages (1-based) that support it, and the score.
+SentenceVerdict = Check
 
 
 @dataclass(frozen=True)
@@ -37,7 +30,7 @@ def verify(answer_text: str, passages: Sequence[str | Passage], threshold: float
     Returns per-sentence `supported` and score, plus groundedness = supported share."""
     texts = [p.text if isinstance(p, Passage) else str(p) for p in passages]
     checks = Checker(threshold=threshold, embed=embed, judge=judge).check(parse(answer_text), texts)
-    sentences = tuple(SentenceVerdict(c.text, c.cited, c.supporting, c.supported, c.score) for c in checks)
+    sentences = tuple(checks)
     share = sum(s.supported for s in sentences) / len(sentences) if sentences else 0.0
     verdict = "supported" if sentences and share == 1 else "unsupported" if share == 0 else "partial"
     return Verdict(sentences, round(share, 4), verdict)
