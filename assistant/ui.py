@@ -111,8 +111,6 @@ def build(bot: Assistant) -> Any:
 
 def launch(bot: Assistant, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any) -> None:
     """Serve the UI (local only unless `host` says otherwise; never a public share link)."""
-    import gradio as gr
-
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     demo = build(bot)
     demo.queue(default_concurrency_limit=2, max_size=32)

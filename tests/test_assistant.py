@@ -8,7 +8,7 @@ import pytest
 
 from assistant import Answer, Assistant, to_dict
 from assistant.errors import EmbedderMismatch, IndexNotFound, InvalidQuestion
-from conftest import SEEDS, TERRITORY_Q
+from conftest import TERRITORY_Q
 
 SEED_QUESTIONS = [
     (TERRITORY_Q, "502 square kilometers", "000_"),
@@ -103,9 +103,10 @@ def test_delete_and_bm25_consistency_across_instances(tmp_path: Path, seeds_copy
     index = tmp_path / "idx"
     bot = Assistant(index=index)
     bot.ingest([seeds_copy])
-    victim = next(d.id for d in bot.documents() if d.id.startswith("003_"))
+    first_ids = [d.id for d in bot.documents()]
+    victim = next(d for d in first_ids if d.startswith("003_"))
     bot.delete(victim)
-    assert [d.id for d in bot.documents()] == [d for d in [d.id for d in bot.documents()] if d != victim]
+    assert [d.id for d in bot.documents()] == [d for d in first_ids if d != victim] and len(first_ids) == 2
     other = Assistant(index=index)  # a "restart": BM25 must agree with Chroma
     assert len(other.keyword().ids) == len(other.store.chunk_ids())
     assert other.ask("Who is Samuel Charap?").refused
