@@ -8,13 +8,21 @@ from .cite import Checker, best_span, parse
 from .types import Answer, Citation, Passage, Sentence
 
 
+REFUSAL = "The articles don't say"
+
+
+def refusal_text(question: str) -> str:
+    """The plain refusal shown when the articles hold no answer."""
+    return f"{REFUSAL}: none of the indexed articles answers “{question.strip()}”."
+
+
 def finalize(question: str, draft: str, passages: Sequence[Passage], checker: Checker,
-             timings: dict[str, float], refusal: str | None = None, **meta: Any) -> Answer:
+             timings: dict[str, float], **meta: Any) -> Answer:
     """Check every sentence of `draft` against `passages` and build the Answer.
 
     Each supporting (sentence, passage) pair becomes a citation `[n]` whose quote is the
     best-matching span of that passage, with offsets into the document text. When no
-    sentence is supported the answer is a refusal (`refusal` text, or a default)."""
+    sentence is supported the answer is a refusal."""
     draft_sentences = parse(draft)
     checks = checker.check(draft_sentences, [p.text for p in passages])
     citations: list[Citation] = []
@@ -36,16 +44,13 @@ def finalize(question: str, draft: str, passages: Sequence[Passage], checker: Ch
         parts.append(check.text + "".join(f" [{n}]" for n in numbers))
     supported = sum(s.supported for s in sentences)
     if not supported:
-        from .extractive import refusal_text
-
-        return refusal_answer(question, refusal or refusal_text(question), passages, timings, **meta)
+        return refusal_answer(question, passages, timings, **meta)
     return Answer(question=question, answer=" ".join(parts), refused=False, citations=tuple(citations),
                   sentences=tuple(sentences), passages=tuple(passages), timings_ms=timings,
                   groundedness=round(supported / len(sentences), 4), **meta)
 
 
-def refusal_answer(question: str, text: str, passages: Sequence[Passage], timings: dict[str, float],
-                   **meta: Any) -> Answer:
+def refusal_answer(question: str, passages: Sequence[Passage], timings: dict[str, float], **meta: Any) -> Answer:
     """An Answer that says the articles do not hold the answer: no citations."""
-    return Answer(question=question, answer=text, refused=True, citations=(), sentences=(),
+    return Answer(question=question, answer=refusal_text(question), refused=True, citations=(), sentences=(),
                   passages=tuple(passages), timings_ms=timings, groundedness=0.0, **meta)

@@ -10,10 +10,10 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from .answer import refusal_text
 from .text import sentence_spans, terms
 from .types import Passage, Usage
 
-REFUSAL = "The articles don't say"
 _QUESTION_NUMBER = re.compile(r"\b(how (much|many|far|long|large|big|old)|what (percentage|share|number|amount|proportion)|number of)\b", re.I)
 _QUESTION_WHEN = re.compile(r"\b(when|what (day|date|month|year|time))\b", re.I)
 _QUESTION_WHO = re.compile(r"\bwho(m|se)?\b", re.I)
@@ -21,11 +21,6 @@ _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|te
 _HAS_WHEN = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|today|yesterday|week|month|year|\d{4})\b", re.I)
 _MEASURE = re.compile(r"\bhow (long|far|big|large|old|often|soon|much|many|tall|wide|deep|high)\b", re.I)
 _HAS_NAME = re.compile(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]+ [A-Z][a-z]+")
-
-
-def refusal_text(question: str) -> str:
-    """The plain refusal shown when the articles hold no answer."""
-    return f"{REFUSAL}: none of the indexed articles answers “{question.strip()}”."
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from .chunk import Chunker
 from .cite import Checker, is_refusal
 from .condense import condense
 from .embed import Embedder, make_embedder
-from .extractive import ExtractiveGenerator, refusal_text
+from .extractive import ExtractiveGenerator
 from .generate import Generator, OpenAIGenerator
 from .keyword import KeywordIndex, fingerprint
 from .load import load_paths
@@ -196,7 +196,7 @@ class Assistant:
         meta = dict(backend=gen.name, model=gen.model, usage=usage,
                     standalone_question=query if query != question else None)
         if is_refusal(draft) or not draft.strip():
-            answer = refusal_answer(question, refusal_text(question), passages, timings, **meta)
+            answer = refusal_answer(question, passages, timings, **meta)
         else:
             checker = Checker(threshold=self.settings.min_support, embed=self.embedder.embed)
             answer = finalize(question, draft, passages, checker, timings, **meta)

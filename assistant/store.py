@@ -45,6 +45,7 @@ class Store(Protocol):
     def chunk_ids(self) -> list[str]: ...
     def chunks(self, ids: Sequence[str] | None = None) -> list[StoredChunk]: ...
     def query(self, embedding: np.ndarray, n: int) -> list[tuple[StoredChunk, float]]: ...
+    def reset(self) -> None: ...
 
 
 class ChromaStore:
@@ -168,8 +169,7 @@ class ChromaStore:
 
     def reset(self) -> None:
         """Drop every document and chunk (for `--rebuild`)."""
-        name = self._chunks.name
-        self.client.delete_collection(name)
+        self.client.delete_collection(self._chunks.name)
         self.client.delete_collection(self._docs.name)
 
 
