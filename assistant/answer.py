@@ -9,6 +9,7 @@ from .types import Answer, Citation, Passage, Sentence
 
 
 REFUSAL = "The articles don't say"
+UNSUPPORTED = "[unsupported]"
 
 
 def refusal_text(question: str) -> str:
@@ -17,14 +18,16 @@ def refusal_text(question: str) -> str:
 
 
 def finalize(question: str, draft: str, passages: Sequence[Passage], checker: Checker,
-             timings: dict[str, float], **meta: Any) -> Answer:
+             timings: dict[str, float], policy: str = "refuse", **meta: Any) -> Answer:
     """Check every sentence of `draft` against `passages` and build the Answer.
 
     Each supporting (sentence, passage) pair becomes a citation `[n]` whose quote is the
-    best-matching span of that passage, with offsets into the document text. When no
-    sentence is supported the answer is a refusal."""
+    best-matching span of that passage, with offsets into the document text. An unsupported
+    sentence keeps no citation and is marked `[unsupported]` in the text. When no sentence
+    is supported the answer is a refusal; when fewer than half are, `policy` decides:
+    "refuse" (the default) or "warn" (shown, with `warning` set)."""
     draft_sentences = parse(draft)
-    checks = checker.check(draft_sentences, [p.text for p in passages])
+    checks = checker.check(draft_sentences, [p.text for p in passages], question)
     citations: list[Citation] = []
     by_span: dict[tuple[str, int, int], int] = {}
     sentences: list[Sentence] = []
@@ -41,13 +44,18 @@ def finalize(question: str, draft: str, passages: Sequence[Passage], checker: Ch
                                           chunk_id=p.chunk_id, quote=p.text[a:b], start=p.start + a, end=p.start + b))
             numbers.append(by_span[key])
         sentences.append(Sentence(check.text, tuple(numbers), check.supported, check.score))
-        parts.append(check.text + "".join(f" [{n}]" for n in numbers))
+        parts.append(check.text + ("".join(f" [{n}]" for n in numbers) if numbers else f" {UNSUPPORTED}"))
     supported = sum(s.supported for s in sentences)
-    if not supported:
+    share = supported / len(sentences) if sentences else 0.0
+    warning = None
+    if supported < len(sentences):
+        warning = (f"{len(sentences) - supported} of {len(sentences)} sentences are not supported by the "
+                   f"articles and are marked {UNSUPPORTED}")
+    if not supported or (share < 0.5 and policy == "refuse"):
         return refusal_answer(question, passages, timings, **meta)
     return Answer(question=question, answer=" ".join(parts), refused=False, citations=tuple(citations),
                   sentences=tuple(sentences), passages=tuple(passages), timings_ms=timings,
-                  groundedness=round(supported / len(sentences), 4), **meta)
+                  groundedness=round(share, 4), warning=warning, **meta)
 
 
 def refusal_answer(question: str, passages: Sequence[Passage], timings: dict[str, float], **meta: Any) -> Answer:

@@ -69,14 +69,37 @@ def _numbers(group: str) -> list[int]:
     return nums
 
 
-def lexical_support(sentence: str, passage: str) -> float:
-    """Share of the sentence's content terms found in the passage, in [0, 1]; a number
-    in the sentence that the passage does not contain caps the score at 0.3."""
-    s_terms = set(terms(sentence))
+_GLUED = re.compile(r"([a-z0-9)\]\"”’][.!?])([A-Z])")
+_YES_NO = {"yes", "no"}
+# Words about the answer itself ("The answer is...", "The article mentions...") are not claims.
+_META = frozenset(terms("yes no answer answers article articles source sources passage passages text mention mentions"))
+
+
+def passage_sentences(passage: str) -> list[frozenset[str]]:
+    """The term sets of a passage's sentences (sentences glued without a space, as in
+    scraped text, are split too)."""
+    text = _GLUED.sub(r"\1 \2", passage)
+    spans = sentence_spans(text) or [(0, len(text))]
+    return [frozenset(terms(text[a:b])) for a, b in spans]
+
+
+def lexical_support(sentence: str, passage: str, question: str | None = None) -> float:
+    """How well one sentence of the passage states `sentence`: the largest share of the
+    sentence's content terms found together in a single passage sentence, in [0, 1].
+
+    Terms must co-occur in one sentence, so an answer stitched from entities of different
+    sentences ("Zorak is the arch enemy" when Zorak and the arch enemy are in different
+    sentences) scores low. A number the passage does not contain caps the score at 0.3.
+    A bare "yes"/"no" answer is checked through the `question` it answers."""
+    s_terms = set(terms(sentence)) - _META
+    sentences = passage_sentences(passage)
+    if not s_terms and question:
+        # A bare yes/no: its claim is the question, which often compares facts from
+        # several sentences ("Are X and Y both American?"), so the whole passage counts.
+        s_terms, sentences = set(terms(question)), [frozenset().union(*sentences)]
     if not s_terms:
         return 0.0
-    p_terms = set(terms(passage))
-    score = len(s_terms & p_terms) / len(s_terms)
+    score = max(len(s_terms & sent) / len(s_terms) for sent in sentences)
     p_numbers = {n.replace(",", "") for n in _NUMBER.findall(passage)}
     if any(n.replace(",", "") not in p_numbers for n in _NUMBER.findall(sentence)):
         score = min(score, 0.3)
@@ -85,43 +108,48 @@ def lexical_support(sentence: str, passage: str) -> float:
 
 @dataclass
 class Checker:
-    """Scores sentences against passages. `embed` (texts -> unit vectors) adds semantic
-    evidence; `judge(sentence, passage) -> [0, 1]` (an LLM or entailment model) overrides both."""
+    """Scores sentences against passages: lexical support at sentence level by default.
 
-    threshold: float = 0.5
+    `embed` (texts -> unit vectors) adds semantic evidence: it can lift a paraphrase that
+    shares most terms by at most `embed_lift`, never an invented number. `judge(sentence,
+    passage) -> [0, 1]` (an LLM or entailment model) replaces both when set."""
+
+    threshold: float = 0.85
     embed: Callable[[Sequence[str]], np.ndarray] | None = None
     judge: Judge | None = None
-    lexical_weight: float = 0.75
+    embed_lift: float = 0.1
 
-    def score(self, sentences: Sequence[str], passages: Sequence[str]) -> np.ndarray:
-        """Support matrix [sentence, passage] in [0, 1]."""
+    def score(self, sentences: Sequence[str], passages: Sequence[str], question: str | None = None) -> np.ndarray:
+        """Support matrix [sentence, passage] in [0, 1] from lexical (and embedding) evidence."""
         if not sentences or not passages:
             return np.zeros((len(sentences), len(passages)))
-        lex = np.array([[lexical_support(s, p) for p in passages] for s in sentences])
-        if self.judge is not None:
-            return np.array([[self.judge(s, p) for p in passages] for s in sentences])
+        lex = np.array([[lexical_support(s, p, question) for p in passages] for s in sentences])
         if self.embed is None:
             return lex
         vs, vp = self.embed(list(sentences)), self.embed(list(passages))
         sim = np.clip(vs @ vp.T, 0, 1)
-        mixed = self.lexical_weight * lex + (1 - self.lexical_weight) * sim
-        # Semantic similarity may lift a sentence, never an invented number.
-        return np.where(lex <= 0.3, np.minimum(mixed, lex + 0.1), mixed)
+        lifted = np.minimum(1.0, lex + self.embed_lift * sim)
+        # Semantic similarity may lift a near-paraphrase, never an invented number or entity.
+        return np.where(lex >= 0.5, lifted, lex)
 
-    def check(self, draft: Sequence[DraftSentence], passages: Sequence[str]) -> list[Check]:
+    def check(self, draft: Sequence[DraftSentence], passages: Sequence[str], question: str | None = None) -> list[Check]:
         """Verdict per sentence. Citations to numbers outside 1..len(passages) are dropped;
-        an uncited sentence gets its best passage when that passes the threshold."""
-        matrix = self.score([d.text for d in draft], passages)
+        an uncited sentence gets its best passage when that passes the threshold. With a
+        judge, only those (sentence, passage) pairs are sent to it."""
+        matrix = self.score([d.text for d in draft], passages, question)
         checks: list[Check] = []
         for i, d in enumerate(draft):
             cited = tuple(n for n in d.cited if 1 <= n <= len(passages))
             if cited:
-                scores = {n: float(matrix[i, n - 1]) for n in cited}
+                candidates = cited
             elif len(passages):
-                best = int(np.argmax(matrix[i]))
-                scores = {best + 1: float(matrix[i, best])}
+                candidates = (int(np.argmax(matrix[i])) + 1,)
             else:
-                scores = {}
+                candidates = ()
+            if self.judge is not None:
+                scores = {n: float(self.judge(d.text, passages[n - 1])) for n in candidates}
+            else:
+                scores = {n: float(matrix[i, n - 1]) for n in candidates}
             supporting = tuple(n for n, s in scores.items() if s >= self.threshold)
             score = max(scores.values(), default=0.0)
             checks.append(Check(d.text, cited, supporting, round(score, 4), bool(supporting)))

@@ -24,9 +24,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--chroma-url", metavar="URL", help="use a Chroma server, e.g. http://127.0.0.1:8000")
     g.add_argument("--collection", metavar="NAME", help="collection name inside the store (default: articles)")
     g.add_argument("--embedder", metavar="NAME", help="wordllama (default, offline) | openai:MODEL | sentence-transformers:MODEL")
-    g.add_argument("--generator", choices=["extractive", "openai"], help="answer backend (default: extractive, no LLM)")
+    g.add_argument("--generator", choices=["extractive", "openai", "local"],
+                   help="answer backend: extractive (default, no LLM), openai (any OpenAI-compatible endpoint), "
+                        "local (SmolLM2 in llama.cpp's server, started on 127.0.0.1; needs `make local-llm`)")
+    g.add_argument("--local", dest="generator", action="store_const", const="local",
+                   help="shorthand for --generator local")
     g.add_argument("--model", dest="llm_model", metavar="NAME", help="LLM model name for --generator openai")
     g.add_argument("--base-url", dest="llm_base_url", metavar="URL", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1")
+    g.add_argument("--policy", dest="answer_policy", choices=["refuse", "warn"],
+                   help="when most sentences of an LLM answer are unsupported: refuse (default) or show with a warning")
 
     parser = argparse.ArgumentParser(
         prog="assistant", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -72,7 +78,7 @@ def make_assistant(args: argparse.Namespace) -> Any:
     """The Assistant for the common flags."""
     from .facade import Assistant
 
-    keys = ("chroma_url", "collection", "embedder", "generator", "llm_model", "llm_base_url")
+    keys = ("chroma_url", "collection", "embedder", "generator", "llm_model", "llm_base_url", "answer_policy")
     overrides = {k: getattr(args, k, None) for k in keys}
     if getattr(args, "top_k", None):
         overrides["top_k"] = args.top_k
@@ -84,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.WARNING)
-    for noisy in ("bm25s", "chromadb", "httpx"):
+    for noisy in ("bm25s", "chromadb", "httpx", "httpx2", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
@@ -132,9 +138,8 @@ def format_report(report: IngestReport) -> str:
 def format_answer(answer: Answer) -> str:
     """Answer text followed by its numbered sources (quote, title, character span)."""
     lines = [answer.answer]
-    for s in answer.sentences:
-        if not s.supported:
-            lines.append(f"  (unsupported by the articles: “{s.text}”)")
+    if answer.warning:
+        lines.append(f"warning: {answer.warning}")
     if answer.citations:
         lines.append("")
         lines.append("Sources:")

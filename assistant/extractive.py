@@ -49,6 +49,11 @@ class ExtractiveGenerator:
     name: str = "extractive"
     model: str | None = None
 
+    def fit(self, question: str, passages: Sequence[Passage],
+            history: Sequence[tuple[str, str]] = ()) -> list[Passage]:
+        """Every passage: the extractive answerer has no context limit."""
+        return list(passages)
+
     def stream(self, question: str, passages: Sequence[Passage], history: Sequence[tuple[str, str]] = ()) -> Iterator[str | Usage]:
         """Yield the draft answer (with `[n]` markers), a sentence at a time."""
         chosen = self.select(question, passages)

@@ -16,7 +16,7 @@ from .cite import Checker, is_refusal
 from .condense import condense
 from .embed import Embedder, make_embedder
 from .extractive import ExtractiveGenerator
-from .generate import Generator, OpenAIGenerator
+from .generate import Generator, OpenAIGenerator, StreamEnd
 from .keyword import KeywordIndex, fingerprint
 from .load import load_paths
 from .retrieve import HybridRetriever
@@ -42,6 +42,7 @@ class Assistant:
         self._store: ChromaStore | None = None
         self._keyword: KeywordIndex | None = None
         self._generator: Generator | None = None
+        self._local: Any = None  # LocalLLMServer, when the local tiny LLM is in use
         self._chunker = Chunker(self.settings.chunk_tokens, self.settings.chunk_overlap)
 
     # -- parts, built lazily ------------------------------------------------------------
@@ -85,16 +86,44 @@ class Assistant:
 
     @property
     def generator(self) -> Generator:
+        """The answer backend chosen by `settings.generator` (created on first use; the
+        local tiny LLM's server is started here)."""
         if self._generator is None:
             s = self.settings
             if s.generator == "openai":
                 if not s.llm_model:
                     raise errors.ConfigError("generator 'openai' needs a model: set ASSISTANT_LLM_MODEL (or --model)")
-                self._generator = OpenAIGenerator(model=s.llm_model, base_url=s.llm_base_url, api_key=s.llm_api_key,
-                                                  timeout=s.llm_timeout, retries=s.llm_retries)
+                self._generator = self._llm(s.llm_model, s.llm_base_url, s.llm_api_key, "openai")
+            elif s.generator == "local":
+                from .local_llm import MODEL_NAME, LocalLLMServer
+
+                self._local = LocalLLMServer(s.local_model, s.local_port).start()
+                gen = self._llm(MODEL_NAME, self._local.url, None, "local")
+                gen.context_tokens = min(gen.context_tokens, 3000)
+                self._generator = gen
             else:
                 self._generator = ExtractiveGenerator(idf=lambda t: self.keyword().idf(t), embed=self.embedder.embed)
         return self._generator
+
+    def _llm(self, model: str, base_url: str | None, api_key: str | None, name: str) -> OpenAIGenerator:
+        s = self.settings
+        return OpenAIGenerator(model=model, base_url=base_url, api_key=api_key, timeout=s.llm_timeout,
+                               retries=s.llm_retries, context_tokens=s.llm_context_tokens,
+                               max_tokens=s.llm_max_tokens, price_in=s.llm_price_in, price_out=s.llm_price_out,
+                               name=name)
+
+    def close(self) -> None:
+        """Stop the local LLM server if this assistant started one."""
+        if self._local is not None:
+            self._local.stop()
+            self._local = None
+            self._generator = None
+
+    def __enter__(self) -> "Assistant":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     # -- index management -----------------------------------------------------------------
     def ingest(self, paths: Sequence[str | Path], progress: Progress | None = None) -> IngestReport:
@@ -176,33 +205,47 @@ class Assistant:
         if not keyword.ids:
             raise errors.IndexNotFound(f"no documents in the index at {self.store.location}: "
                                        "run `assistant ingest seeds/` (or upload articles in the UI)")
-        query = condense(question, history)
+        gen = self.generator
+        query, usage = self._condense(question, history, gen)
         retriever = HybridRetriever(self.store, self.embedder, keyword)
         passages = retriever.retrieve(query, top_k or self.settings.top_k)
+        passages = gen.fit(question, passages, history)
         timings["retrieve"] = _ms(t0)
         t1 = time.perf_counter()
         parts: list[str] = []
-        usage = Usage()
-        gen = self.generator
+        end = StreamEnd("stop", True)
         for piece in gen.stream(question, passages, history):
             if isinstance(piece, Usage):
-                usage = piece
-                continue
-            parts.append(piece)
-            yield piece
+                usage = usage + piece
+            elif isinstance(piece, StreamEnd):
+                end = piece
+            else:
+                parts.append(piece)
+                yield piece
         timings["generate"] = _ms(t1)
         t2 = time.perf_counter()
         draft = "".join(parts)
-        meta = dict(backend=gen.name, model=gen.model, usage=usage,
+        meta = dict(backend=gen.name, model=gen.model, usage=usage, incomplete=not end.complete,
                     standalone_question=query if query != question else None)
         if is_refusal(draft) or not draft.strip():
             answer = refusal_answer(question, passages, timings, **meta)
         else:
-            checker = Checker(threshold=self.settings.min_support, embed=self.embedder.embed)
-            answer = finalize(question, draft, passages, checker, timings, **meta)
+            judge = gen.judge if self.settings.judge == "llm" and isinstance(gen, OpenAIGenerator) else None
+            checker = Checker(threshold=self.settings.min_support, judge=judge)
+            answer = finalize(question, draft, passages, checker, timings, policy=self.settings.answer_policy, **meta)
+            if answer.incomplete and not answer.refused:
+                note = f"the answer was cut off ({end.finish_reason or 'stream ended early'}); it may be incomplete"
+                answer = dataclasses.replace(answer, warning="; ".join(filter(None, [answer.warning, note])))
         timings["cite"] = _ms(t2)
         timings["total"] = _ms(t0)
         yield dataclasses.replace(answer, timings_ms=dict(timings))
+
+    def _condense(self, question: str, history: History, gen: Generator) -> tuple[str, Usage]:
+        """The retrieval query. An LLM endpoint rewrites a follow-up; the extractive answerer
+        and the tiny local model (too small to rewrite reliably) use the rules."""
+        if history and isinstance(gen, OpenAIGenerator) and gen.name == "openai":
+            return gen.condense(question, history)
+        return condense(question, history), Usage()
 
 
 def _ms(since: float) -> float:

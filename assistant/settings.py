@@ -23,12 +23,25 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
     "llm_api_key": (("ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY"), str),
     "llm_timeout": (("ASSISTANT_LLM_TIMEOUT",), float),
     "llm_retries": (("ASSISTANT_LLM_RETRIES",), int),
+    "llm_context_tokens": (("ASSISTANT_LLM_CONTEXT_TOKENS",), int),
+    "llm_max_tokens": (("ASSISTANT_LLM_MAX_TOKENS",), int),
+    "llm_price_in": (("ASSISTANT_LLM_PRICE_IN",), float),
+    "llm_price_out": (("ASSISTANT_LLM_PRICE_OUT",), float),
+    "local_model": (("ASSISTANT_LOCAL_MODEL",), str),
+    "local_port": (("ASSISTANT_LOCAL_PORT",), int),
+    "judge": (("ASSISTANT_JUDGE",), str),
+    "answer_policy": (("ASSISTANT_ANSWER_POLICY",), str),
     "top_k": (("ASSISTANT_TOP_K",), int),
     "chunk_tokens": (("ASSISTANT_CHUNK_TOKENS",), int),
     "chunk_overlap": (("ASSISTANT_CHUNK_OVERLAP",), int),
     "max_file_mb": (("ASSISTANT_MAX_FILE_MB",), float),
     "min_support": (("ASSISTANT_MIN_SUPPORT",), float),
 }
+
+
+# Answer backends: the built-in extractive answerer, any OpenAI-compatible endpoint, or the
+# local tiny LLM (SmolLM2 in llama.cpp's server, started by the app).
+GENERATORS = ("extractive", "openai", "local")
 
 
 @dataclass(frozen=True)
@@ -47,11 +60,19 @@ class Settings:
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = 30.0
     llm_retries: int = 2
+    llm_context_tokens: int = 3000
+    llm_max_tokens: int = 400
+    llm_price_in: float | None = None
+    llm_price_out: float | None = None
+    local_model: str | None = None
+    local_port: int = 0
+    judge: str = "none"
+    answer_policy: str = "refuse"
     top_k: int = 5
     chunk_tokens: int = 160
     chunk_overlap: int = 40
     max_file_mb: float = 20.0
-    min_support: float = 0.5
+    min_support: float = 0.85
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -85,10 +106,20 @@ class Settings:
             raise ConfigError("chunk_overlap must be >= 0 and < chunk_tokens (ASSISTANT_CHUNK_OVERLAP)")
         if self.max_file_mb <= 0:
             raise ConfigError("max_file_mb must be positive (ASSISTANT_MAX_FILE_MB)")
-        if self.generator not in ("extractive", "openai"):
-            raise ConfigError(
-                f"unknown generator {self.generator!r}: use 'extractive' or 'openai' (ASSISTANT_GENERATOR)"
-            )
+        if self.generator not in GENERATORS:
+            raise ConfigError(f"unknown generator {self.generator!r}: use one of {', '.join(GENERATORS)} "
+                              "(ASSISTANT_GENERATOR)")
+        if self.answer_policy not in ("refuse", "warn"):
+            raise ConfigError(f"unknown answer policy {self.answer_policy!r}: use 'refuse' or 'warn' "
+                              "(ASSISTANT_ANSWER_POLICY)")
+        if self.judge not in ("none", "llm"):
+            raise ConfigError(f"unknown judge {self.judge!r}: use 'none' or 'llm' (ASSISTANT_JUDGE)")
+        if not 0 < self.min_support <= 1:
+            raise ConfigError("min_support must be in (0, 1] (ASSISTANT_MIN_SUPPORT)")
+        if self.llm_timeout <= 0 or self.llm_retries < 0:
+            raise ConfigError("llm_timeout must be positive and llm_retries >= 0 (ASSISTANT_LLM_TIMEOUT/RETRIES)")
+        if self.llm_context_tokens < 200 or self.llm_max_tokens < 16:
+            raise ConfigError("llm_context_tokens must be >= 200 and llm_max_tokens >= 16")
 
     @property
     def index_path(self) -> Path:

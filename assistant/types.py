@@ -105,6 +105,11 @@ class Usage:
     total_tokens: int = 0
     cost_usd: float | None = None
 
+    def __add__(self, other: "Usage") -> "Usage":
+        cost = None if self.cost_usd is None and other.cost_usd is None else (self.cost_usd or 0) + (other.cost_usd or 0)
+        return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens,
+                     self.total_tokens + other.total_tokens, None if cost is None else round(cost, 6))
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -123,6 +128,7 @@ class Answer:
     groundedness: float = 0.0
     incomplete: bool = False
     standalone_question: str | None = None
+    warning: str | None = None
 
 
 @dataclass(frozen=True)

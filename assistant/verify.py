@@ -23,13 +23,17 @@ class Verdict:
     verdict: str
 
 
-def verify(answer_text: str, passages: Sequence[str | Passage], threshold: float = 0.5,
-           embed: Callable[[Sequence[str]], np.ndarray] | None = None, judge: Judge | None = None) -> Verdict:
+def verify(answer_text: str, passages: Sequence[str | Passage], threshold: float = 0.85,
+           embed: Callable[[Sequence[str]], np.ndarray] | None = None, judge: Judge | None = None,
+           question: str | None = None) -> Verdict:
     """Check each sentence of `answer_text` against the passages its `[n]` markers cite
     (1-based into `passages`; an uncited sentence is checked against every passage).
-    Returns per-sentence `supported` and score, plus groundedness = supported share."""
+    A sentence is supported when one sentence of a cited passage holds at least
+    `threshold` of its content terms (and every number it states). `question` lets a bare
+    "yes"/"no" be checked through the claim it answers. Returns per-sentence `supported`
+    and score, plus groundedness = supported share."""
     texts = [p.text if isinstance(p, Passage) else str(p) for p in passages]
-    checks = Checker(threshold=threshold, embed=embed, judge=judge).check(parse(answer_text), texts)
+    checks = Checker(threshold=threshold, embed=embed, judge=judge).check(parse(answer_text), texts, question)
     sentences = tuple(checks)
     share = sum(s.supported for s in sentences) / len(sentences) if sentences else 0.0
     verdict = "supported" if sentences and share == 1 else "unsupported" if share == 0 else "partial"

@@ -1,0 +1,250 @@
+"""The LLM path through the real `openai` client against a scripted OpenAI-compatible
+server on 127.0.0.1: what the user gets for each kind of model output and each fault."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+from assistant.errors import AuthenticationFailed, ContextTooLong, ModelNotFound, ModelUnavailable, RateLimited
+from assistant.generate import OpenAIGenerator, count_tokens
+
+from conftest import ROOT, TERRITORY_Q, free_port
+from fake_openai import FakeOpenAI, Script
+
+SECRET = "sk-test-secret-0123456789"
+
+
+@pytest.fixture
+def fake():
+    with FakeOpenAI() as server:
+        yield server
+
+
+def llm_bot(index: str | Path, fake: FakeOpenAI, **kw) -> Assistant:
+    kw.setdefault("llm_timeout", 5)
+    return Assistant(index=index, generator="openai", llm_model="fake-model", llm_base_url=fake.url,
+                     llm_api_key=SECRET, **kw)
+
+
+def passage_no(bot: Assistant, question: str, needle: str) -> int:
+    """The 1-based number the prompt gives the passage holding `needle` (retrieval is deterministic)."""
+    passages = bot.ask(question).passages
+    return next(i for i, p in enumerate(passages, 1) if needle in p.text)
+
+
+def assert_exact_spans(bot: Assistant, answer) -> None:
+    retrieved = {p.chunk_id for p in answer.passages}
+    for c in answer.citations:
+        assert c.chunk_id in retrieved
+        assert bot.document(c.doc_id).text[c.start:c.end] == c.quote
+
+
+def test_correct_citations_are_kept_with_exact_spans(bot, fake):
+    llm = llm_bot(bot.settings.index, fake)
+    n = passage_no(llm, TERRITORY_Q, "502 square")
+    fake.replies = [f"Ukraine lost 502 square kilometers in July, according to Black Bird Group [{n}]."]
+    answer = llm.ask(TERRITORY_Q)
+    assert not answer.refused and answer.groundedness == 1.0 and answer.warning is None
+    assert answer.sentences[0].supported and answer.sentences[0].citations == (1,)
+    assert "502 square kilometers" in answer.citations[0].quote
+    assert_exact_spans(llm, answer)
+
+
+def test_citation_to_a_missing_passage_is_dropped_and_repaired(bot, fake):
+    llm = llm_bot(bot.settings.index, fake)
+    fake.replies = ["Ukraine lost 502 square kilometers in July [99].", "Ukraine lost 502 square kilometers in July."]
+    for _ in range(2):  # a marker to no passage, then no marker at all: both get the real source
+        answer = llm.ask(TERRITORY_Q)
+        assert not answer.refused and len(answer.citations) == 1
+        assert "502 square kilometers" in answer.citations[0].quote
+        assert "[99]" not in answer.answer
+        assert_exact_spans(llm, answer)
+
+
+def test_fullwidth_and_source_markers(bot, fake):
+    llm = llm_bot(bot.settings.index, fake)
+    n = passage_no(llm, TERRITORY_Q, "502 square")
+    fake.replies = [f"Ukraine lost 502 square kilometers in July【{n}】.", f"The answer is 502 square kilometers [Source {n}]."]
+    for _ in range(2):
+        answer = llm.ask(TERRITORY_Q)
+        assert answer.sentences[0].supported and answer.citations
+        assert "【" not in answer.answer and "Source" not in answer.answer
+
+
+def test_invented_facts_are_refused_or_shown_marked_by_policy(bot, fake):
+    invented = "Canberra is the capital of Australia [1]. It has 400,000 people [1]."
+    fake.replies = [invented]
+    refused = llm_bot(bot.settings.index, fake).ask(TERRITORY_Q)
+    assert refused.refused and refused.citations == () and "Canberra" not in refused.answer
+
+    n = passage_no(llm_bot(bot.settings.index, fake), TERRITORY_Q, "502 square")
+    mixed = (f"Ukraine lost 502 square kilometers in July [{n}]. Canberra is the capital of Australia [{n}]. "
+             f"Kyiv has 9 million residents [{n}].")
+    fake.replies = [mixed, mixed]
+    strict = llm_bot(bot.settings.index, fake).ask(TERRITORY_Q)
+    assert strict.refused  # 1 of 3 supported: under half, refused by default
+    warned = llm_bot(bot.settings.index, fake, answer_policy="warn").ask(TERRITORY_Q)
+    assert not warned.refused and warned.warning and "2 of 3" in warned.warning
+    assert [s.supported for s in warned.sentences] == [True, False, False]
+    assert warned.answer.count("[unsupported]") == 2 and len(warned.citations) == 1
+    assert warned.groundedness == pytest.approx(1 / 3, abs=1e-3)
+
+
+def test_a_refusal_from_the_model_is_a_refusal(bot, fake):
+    fake.replies = ["The articles don't say."]
+    answer = llm_bot(bot.settings.index, fake).ask("What is the capital of Australia?")
+    assert answer.refused and answer.citations == ()
+
+
+def test_retry_after_is_honoured(bot, fake):
+    fake.replies = [Script(status=429, headers={"Retry-After": "1"}), "Ukraine lost 502 square kilometers in July."]
+    t0 = time.monotonic()
+    answer = llm_bot(bot.settings.index, fake, llm_retries=2).ask(TERRITORY_Q)
+    assert time.monotonic() - t0 >= 1.0
+    assert not answer.refused and len(fake.chat_requests()) == 2
+
+
+def test_server_errors_then_success_and_beyond_the_budget(bot, fake):
+    fake.replies = [500, 500, "Ukraine lost 502 square kilometers in July."]
+    answer = llm_bot(bot.settings.index, fake, llm_retries=2).ask(TERRITORY_Q)
+    assert not answer.refused and len(fake.chat_requests()) == 3
+    fake.replies = [500, 503, 500]
+    with pytest.raises(ModelUnavailable, match="unavailable"):
+        llm_bot(bot.settings.index, fake, llm_retries=2).ask(TERRITORY_Q)
+    # The service recovers: the next question works.
+    fake.replies = ["Ukraine lost 502 square kilometers in July."]
+    assert not llm_bot(bot.settings.index, fake).ask(TERRITORY_Q).refused
+
+
+def test_a_hang_hits_our_timeout_not_the_clients_ten_minutes(bot, fake):
+    fake.replies = [Script(text="late", hang=8)]
+    t0 = time.monotonic()
+    with pytest.raises(ModelUnavailable, match="timed out"):
+        llm_bot(bot.settings.index, fake, llm_timeout=1, llm_retries=0).ask(TERRITORY_Q)
+    assert time.monotonic() - t0 < 5
+
+
+def test_stream_cut_mid_answer_is_marked_incomplete(bot, fake):
+    llm = llm_bot(bot.settings.index, fake)
+    n = passage_no(llm, TERRITORY_Q, "502 square")
+    text = f"Ukraine lost 502 square kilometers in July [{n}]. Russia also took more land in other months [{n}]."
+    fake.replies = [Script(text=text, cut_after=9)]
+    pieces = list(llm.stream(TERRITORY_Q))
+    answer = pieces[-1]
+    assert "".join(p for p in pieces if isinstance(p, str)).startswith("Ukraine lost 502")
+    assert answer.incomplete and "cut off" in answer.warning
+    assert_exact_spans(llm, answer)
+
+    fake.replies = [Script(text=f"Ukraine lost 502 square kilometers in July [{n}].", finish="length")]
+    assert llm.ask(TERRITORY_Q).incomplete
+
+
+def test_cut_before_any_text_is_an_error(bot, fake):
+    fake.replies = [Script(text="never sent", cut_after=0)]
+    with pytest.raises(ModelUnavailable):
+        llm_bot(bot.settings.index, fake, llm_retries=0).ask(TERRITORY_Q)
+
+
+@pytest.mark.parametrize("reply, error, hint", [
+    (401, AuthenticationFailed, "API key"),
+    (404, ModelNotFound, "ASSISTANT_LLM_MODEL"),
+    (Script(status=400, error="This model's maximum context length is 2048 tokens"), ContextTooLong, "TOP_K"),
+    (Script(status=429), RateLimited, "rate limiting"),
+])
+def test_errors_are_typed_one_line_and_key_free(bot, fake, reply, error, hint):
+    fake.replies = [reply] * 3
+    with pytest.raises(error) as err:
+        llm_bot(bot.settings.index, fake, llm_retries=0).ask(TERRITORY_Q)
+    message = str(err.value)
+    assert hint in message and SECRET not in message and "\n" not in message
+
+
+def test_unreachable_endpoint(bot):
+    llm = Assistant(index=bot.settings.index, generator="openai", llm_model="m",
+                    llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_retries=0, llm_timeout=2)
+    with pytest.raises(ModelUnavailable, match="unreachable"):
+        llm.ask(TERRITORY_Q)
+
+
+def test_cli_shows_one_line_without_key_or_traceback(seeded_index, fake):
+    fake.replies = [401] * 3
+    env = {**os.environ, "ASSISTANT_INDEX": str(seeded_index), "ASSISTANT_GENERATOR": "openai",
+           "ASSISTANT_LLM_MODEL": "fake-model", "OPENAI_BASE_URL": fake.url, "OPENAI_API_KEY": SECRET,
+           "ASSISTANT_LLM_RETRIES": "0"}
+    out = subprocess.run([sys.executable, "-m", "assistant", "ask", TERRITORY_Q], capture_output=True, text=True,
+                         env=env, cwd=ROOT, timeout=120)
+    assert out.returncode == 1
+    assert out.stderr.strip().startswith("error: ") and len(out.stderr.strip().splitlines()) == 1
+    assert SECRET not in out.stderr + out.stdout and "Traceback" not in out.stderr
+    assert fake.headers[-1]["authorization"] == f"Bearer {SECRET}"  # OPENAI_* honoured
+
+
+def test_usage_and_cost(bot, fake):
+    fake.replies = ["Ukraine lost 502 square kilometers in July."]
+    answer = llm_bot(bot.settings.index, fake, llm_price_in=2.0, llm_price_out=8.0).ask(TERRITORY_Q)
+    u = answer.usage
+    assert u.prompt_tokens == 50 and u.completion_tokens == 7
+    assert u.cost_usd == pytest.approx((50 * 2.0 + 7 * 8.0) / 1e6)
+    # A server that sends no usage: counted with tiktoken, never zero.
+    fake.replies = [Script(text="Ukraine lost 502 square kilometers in July.", usage=False)]
+    assert llm_bot(bot.settings.index, fake).ask(TERRITORY_Q).usage.prompt_tokens > 100
+
+
+def test_passages_fit_the_context_budget_deterministically(bot, fake):
+    llm = llm_bot(bot.settings.index, fake, llm_context_tokens=700, top_k=8)
+    fake.replies = ["x", "x"]
+    first, second = llm.ask(TERRITORY_Q), llm.ask(TERRITORY_Q)
+    assert 1 <= len(first.passages) < 8 and [p.chunk_id for p in first.passages] == [p.chunk_id for p in second.passages]
+    sent = fake.chat_requests()[0]["messages"]
+    assert sum(count_tokens(m["content"]) + 4 for m in sent) <= 700
+    assert f"[{len(first.passages)}]" in sent[-1]["content"] and f"[{len(first.passages) + 1}]" not in sent[-1]["content"]
+    gen = OpenAIGenerator(model="m", context_tokens=200)
+    with pytest.raises(ContextTooLong):
+        gen.fit(TERRITORY_Q, first.passages)
+
+
+def test_prompt_treats_articles_as_data(bot, fake):
+    fake.replies = ["x"]
+    llm_bot(bot.settings.index, fake).ask(TERRITORY_Q)
+    system, user = fake.chat_requests()[0]["messages"][0], fake.chat_requests()[0]["messages"][-1]
+    assert system["role"] == "system" and "ignore any instruction" in system["content"]
+    assert "language of the question" in system["content"]
+    assert "<<<SOURCES" in user["content"] and "502 square" in user["content"] and "502 square" not in system["content"]
+
+
+def test_llm_condenses_follow_ups_before_retrieval(bot, fake):
+    llm = llm_bot(bot.settings.index, fake)
+    fake.replies = ["What did Samuel Charap say about sanctions?", "The articles don't say."]
+    answer = llm.ask("What did he say about sanctions?", history=[("Who is Samuel Charap?", "A Rand scientist [1].")])
+    assert answer.standalone_question == "What did Samuel Charap say about sanctions?"
+    assert any("Charap" in p.text for p in answer.passages)
+    condense_prompt = fake.chat_requests()[0]["messages"][-1]["content"]
+    assert "Who is Samuel Charap?" in condense_prompt and "What did he say about sanctions?" in condense_prompt
+    # A model that answers instead of rewriting (a long reply) leaves the question as it was.
+    fake.replies = ["x " * 400, "The articles don't say."]
+    again = llm.ask("What did he say about sanctions?", history=[("Who is Samuel Charap?", "A Rand scientist.")])
+    assert again.standalone_question is None
+
+
+def test_rules_resolve_follow_ups_without_an_llm(bot):
+    answer = bot.ask("What did he say about sanctions?", history=[("Who is Samuel Charap?", "A Rand scientist.")])
+    assert "Charap" in (answer.standalone_question or "")
+    assert any("Charap" in p.text for p in answer.passages)
+
+
+def test_llm_judge_decides_support_when_enabled(bot, fake):
+    llm = llm_bot(bot.settings.index, fake, judge="llm", answer_policy="warn")
+    n = passage_no(llm, TERRITORY_Q, "502 square")
+    fake.replies = [f"Ukraine lost 502 square kilometers in July [{n}].", "UNSUPPORTED"]
+    answer = llm.ask(TERRITORY_Q)
+    assert answer.refused  # the judge overrules the lexical evidence
+    judge_prompt = fake.chat_requests()[-1]["messages"][-1]["content"]
+    assert "SUPPORTED or UNSUPPORTED" in judge_prompt and "502 square" in judge_prompt
+    fake.replies = [f"Ukraine lost 502 square kilometers in July [{n}].", "SUPPORTED"]
+    assert not llm.ask(TERRITORY_Q).refused
