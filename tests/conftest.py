@@ -54,3 +54,29 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def start_serve(index: Path, port: int, seed: Path | None = SEEDS, env: dict[str, str] | None = None):
+    """`assistant serve` in a subprocess on 127.0.0.1:port; returns (process, url) once it answers."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    cmd = [sys.executable, "-m", "assistant", "serve", "--index", str(index), "--port", str(port)]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    proc = subprocess.Popen(cmd, env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"serve exited: {proc.stderr.read()[-2000:]}")
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("serve did not start within 120 s")
