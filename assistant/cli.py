@@ -279,7 +279,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     paths = report.write_reports(result, out)
     m = result["metrics"]
     k = result["run"]["k"]
-    print(f"{len(items)} questions · hit@{k} {m['retrieval'][f'hit@{k}']:.3f} · MRR {m['retrieval']['mrr']:.3f} · "
+    print(f"{len(items)} questions · hit@{k} {m['retrieval']['hit@k']:.3f} · MRR {m['retrieval']['mrr']:.3f} · "
           f"F1 {m['answers']['f1']:.3f} · facts {m['answers']['fact_coverage']:.3f} · "
           f"citation recall {m['citations']['recall']:.3f} precision {m['citations']['precision']:.3f} · "
           f"refusal P {m['refusals']['precision']:.3f} R {m['refusals']['recall']:.3f} · "

@@ -225,7 +225,7 @@ def summarize(records: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
     judged = [r["judge_correct"] for r in answerable if "judge_correct" in r]
     m: dict[str, Any] = {
         "retrieval": {key: round(metrics.mean([x[key] for x in with_ret]), 4)
-                      for key in ("hit@1", f"hit@{k}", f"recall@{k}", "mrr", "ndcg@10")} | {"n": len(with_ret)},
+                      for key in ("hit@1", "hit@k", "recall@k", "mrr", "ndcg@10")} | {"n": len(with_ret), "k": k},
         "answers": {"exact_match": _avg(answerable, "em"), "f1": _avg(answerable, "f1"),
                     "contains": _avg(answerable, "contains"), "fact_coverage": _avg(answerable, "coverage"),
                     "n": len(answerable)},

@@ -68,15 +68,16 @@ def relevance(passages: Sequence[str], quotes: Sequence[str]) -> list[set[int]]:
 
 def retrieval_scores(rel: Sequence[set[int]], n_quotes: int, k: int) -> dict[str, float]:
     """hit@1, hit@k, recall@k (share of quotes found in the top k), MRR (first relevant
-    passage, over the whole list), nDCG@10 (binary gain; ideal = min(quotes, 10) hits)."""
+    passage, over the whole list), nDCG@10 (binary gain; ideal = min(quotes, 10) hits).
+    The keys say "k" literally, so thresholds do not depend on the k of a run."""
     first = next((i for i, r in enumerate(rel, start=1) if r), None)
     found = set().union(*rel[:k]) if rel[:k] else set()
     dcg = sum(1 / math.log2(i + 1) for i, r in enumerate(rel[:10], start=1) if r)
     ideal = sum(1 / math.log2(i + 1) for i in range(1, min(n_quotes, 10) + 1))
     return {
         "hit@1": float(bool(rel[:1] and rel[0])),
-        f"hit@{k}": float(bool(found)),
-        f"recall@{k}": len(found) / n_quotes if n_quotes else 0.0,
+        "hit@k": float(bool(found)),
+        "recall@k": len(found) / n_quotes if n_quotes else 0.0,
         "mrr": 1 / first if first else 0.0,
         "ndcg@10": min(1.0, dcg / ideal) if ideal else 0.0,
     }

@@ -1,0 +1,92 @@
+"""`assistant eval`: the gold format, the runner over the public API, reports, thresholds
+and run comparison."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+from assistant.errors import ConfigError
+from assistant.evaluate import EvalConfig, check_thresholds, evaluate, load_gold
+
+from conftest import ROOT, SEEDS, TERRITORY_Q
+
+GOLD = [
+    {"id": "t1", "type": "single-article", "question": TERRITORY_Q, "answers": ["502 square kilometers"],
+     "facts": ["502"], "evidence": [{"doc": "000_27f29ae969c6fbd6.txt",
+                                     "quote": "with Ukraine losing 502 square kilometers in July"}]},
+    {"id": "t2", "type": "unanswerable", "question": "What is the capital of Australia?", "answers": []},
+    {"id": "t3", "type": "follow-up", "turns": ["Who is Samuel Charap?"], "question": "What did he say about the leverage?",
+     "answers": ["keep the fighting ongoing while they're talking"], "facts": ["leverage"],
+     "evidence": [{"doc": "003_64c2f9a090f76fdc.txt", "quote": "the leverage is to keep the fighting ongoing"}]},
+    {"id": "t4", "type": "single-article", "question": "How many people did the attack on Kyiv kill?",
+     "answers": ["31 people"], "facts": ["31", "elephants"],  # an impossible fact: this one must fail
+     "evidence": [{"doc": "000_27f29ae969c6fbd6.txt", "quote": "A recent attack on Kyiv killed 31 people"}]},
+]
+
+
+@pytest.fixture
+def gold(tmp_path: Path) -> Path:
+    path = tmp_path / "gold.jsonl"
+    path.write_text("\n".join(json.dumps(g) for g in GOLD) + "\n", encoding="utf-8")
+    return path
+
+
+def test_gold_validation_names_the_line(tmp_path: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "ok?", "answers": ["x"]}\n{"question": "q", "type": "nonsense"}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.jsonl:2: type 'nonsense'"):
+        load_gold(bad)
+    bad.write_text('{"question": "q?", "type": "follow-up", "answers": ["x"]}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="turns"):
+        load_gold(bad)
+
+
+def test_runner_scores_every_section(bot: Assistant, gold: Path):
+    report = evaluate(bot, load_gold(gold))
+    m = report["metrics"]
+    assert m["retrieval"]["n"] == 3 and m["retrieval"]["hit@k"] == 1.0
+    assert m["refusals"] == {"precision": 1.0, "recall": 1.0, "false_refusal_rate": 0.0, "unanswerable": 1}
+    assert m["citations"]["span_exactness"] == 1.0 and m["citations"]["recall"] == 1.0
+    assert m["answers"]["fact_coverage"] == pytest.approx((1 + 1 + 0.5) / 3, abs=1e-3)
+    assert report["failed"] == ["t4"]  # the impossible fact
+    items = {r["id"]: r for r in report["items"]}
+    assert items["t3"]["answer"] and "leverage" in items["t3"]["answer"]
+    assert set(m["latency_ms"]) >= {"retrieve", "generate", "cite", "total"}
+    assert items["t1"]["contains"] == 1.0 and items["t1"]["em"] == 0.0  # a sentence, not the bare span
+
+
+def test_cli_writes_reports_and_fails_on_a_regression(seeded_index: Path, gold: Path, tmp_path: Path):
+    config = tmp_path / "gate.toml"
+    config.write_text('[thresholds.min]\n"retrieval.hit@k" = 0.9\n"answers.fact_coverage" = 0.99\n'
+                      '[thresholds.max]\n"refusals.false_refusal_rate" = 0.0\n', encoding="utf-8")
+    out = tmp_path / "run1"
+    run = subprocess.run([sys.executable, "-m", "assistant", "eval", str(gold), "--index", str(seeded_index),
+                          "--config", str(config), "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
+                         timeout=300)
+    assert run.returncode == 3, run.stderr
+    assert "answers.fact_coverage" in run.stderr and "retrieval.hit@k" not in run.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["metrics"]["retrieval"]["hit@k"] == 1.0
+    md, page = (out / "report.md").read_text(), (out / "report.html").read_text()
+    assert "## failed questions (1)" in md and "t4" in md
+    assert "<svg" in page and "How many people did the attack on Kyiv kill?" in page
+
+    ok = tmp_path / "ok.toml"
+    ok.write_text('[thresholds.min]\n"retrieval.hit@k" = 0.9\n', encoding="utf-8")
+    again = subprocess.run([sys.executable, "-m", "assistant", "eval", str(gold), "--index", str(seeded_index),
+                            "--config", str(ok), "--out", str(tmp_path / "run2"), "--top-k", "3"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert again.returncode == 0, again.stderr
+    cmp = subprocess.run([sys.executable, "-m", "assistant", "eval", "--compare", str(out), str(tmp_path / "run2")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert cmp.returncode == 0 and "| retrieval.hit@k | 1.000 | 1.000 | +0 |" in cmp.stdout
+
+
+def test_thresholds_on_unknown_metrics_are_reported():
+    problems = check_thresholds({"metrics": {"answers": {"f1": 0.5}}}, EvalConfig(minimum={"answers.f2": 0.1}))
+    assert problems and "no such metric" in problems[0]
