@@ -90,3 +90,19 @@ def test_cli_writes_reports_and_fails_on_a_regression(seeded_index: Path, gold: 
 def test_thresholds_on_unknown_metrics_are_reported():
     problems = check_thresholds({"metrics": {"answers": {"f1": 0.5}}}, EvalConfig(minimum={"answers.f2": 0.1}))
     assert problems and "no such metric" in problems[0]
+
+
+def test_seed_gold_set_passes_the_ci_gate(tmp_path: Path):
+    """What CI runs: the shipped gold set on the seeds, with the shipped thresholds."""
+    items = load_gold(ROOT / "evals" / "seeds_gold.jsonl")
+    kinds = {i.type for i in items}
+    assert len(items) >= 40 and kinds == {"single-article", "multi-article", "unanswerable", "paraphrase", "follow-up"}
+    for item in items:  # every evidence quote is exact text of its seed
+        for doc, quote in item.evidence:
+            assert quote in (SEEDS / doc).read_text(encoding="utf-8"), (item.id, quote)
+    run = subprocess.run([sys.executable, "-m", "assistant", "eval", "evals/seeds_gold.jsonl", "--config",
+                          "evals/ci.toml", "--index", str(tmp_path / "index"), "--out", str(tmp_path / "run")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["run"]["items"] == len(items) and report["metrics"]["errors"] == 0
