@@ -20,7 +20,7 @@ from . import errors, metrics
 from .types import Answer, to_dict
 
 TYPES = ("single-article", "multi-article", "unanswerable", "paraphrase", "follow-up")
-STAGES = ("retrieve", "generate", "cite", "total")
+STAGES = ("condense", "retrieve", "generate", "cite", "total")
 
 
 @dataclass(frozen=True)

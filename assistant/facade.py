@@ -232,9 +232,12 @@ class Assistant:
                                        "run `assistant ingest seeds/` (or upload articles in the UI)")
         gen = self.generator
         query, usage = self._condense(question, history, gen)
+        if history:
+            timings["condense"] = _ms(t0)
+        tr = time.perf_counter()
         passages = self._retrieve(query, top_k or self.settings.top_k, keyword)
         passages = gen.fit(question, passages, history)
-        timings["retrieve"] = _ms(t0)
+        timings["retrieve"] = _ms(tr)
         t1 = time.perf_counter()
         parts: list[str] = []
         end = StreamEnd("stop", True)

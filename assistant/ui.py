@@ -158,7 +158,10 @@ class UI:
             changes = {k: v for k, v in prefs.items() if v is not None}
             base = self.bot.settings
             same = all(getattr(base, k) == v for k, v in changes.items())
-            self.variants[key] = self.bot if same else self.bot.variant(**changes)
+            # Derive from a variant that already runs the local LLM, so one server is shared.
+            parent = next((a for a in self.variants.values() if a._local is not None), self.bot) \
+                if prefs.get("generator") == "local" else self.bot
+            self.variants[key] = self.bot if same else parent.variant(**changes)
         return self.variants[key]
 
     # -- chat -----------------------------------------------------------------------------
