@@ -63,3 +63,27 @@ def test_ui_binds_loopback_only(ui):
         with socket.socket() as s:
             s.settimeout(1)
             assert s.connect_ex((addr, port)) != 0
+
+
+def test_ui_shows_model_errors_as_one_escaped_line(seeded_index):
+    from assistant import Assistant
+    from assistant.ui import UI
+
+    secret = "sk-ui-secret-123"
+    bot = Assistant(index=seeded_index, generator="openai", llm_model="m", llm_api_key=secret,
+                    llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_retries=0, llm_timeout=2)
+    ui = UI(bot)
+    prefs = {"generator": "openai", "top_k": 5, "retrieval": "hybrid", "answer_policy": "refuse"}
+    *_, (chat, sources, box, turns) = ui.respond("<b>How much territory?</b>", [], [], prefs)
+    shown = chat[-1]["content"]
+    assert "unreachable" in shown and secret not in shown and "Traceback" not in shown
+    assert chat[0]["content"] == "&lt;b&gt;How much territory?&lt;/b&gt;" and turns == []
+
+
+def test_upload_names_cannot_escape_the_uploads_folder():
+    from assistant.ui import safe_upload_name
+
+    assert safe_upload_name("../../etc/passwd") == "passwd"
+    assert safe_upload_name("..\\..\\evil.txt") == "evil.txt"
+    assert safe_upload_name("a" * 9000 + ".txt").endswith(".txt") and len(safe_upload_name("a" * 9000 + ".txt")) <= 120
+    assert safe_upload_name("..") == "upload" and "\x00" not in safe_upload_name("x\x00y.txt")
