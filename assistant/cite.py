@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .guard import is_instruction
 from .text import sentence_spans, terms
 
 # [1]  [1, 3]  [1][2]  【1】  [Source 1]  [source 2, 3]  [1-3]
@@ -77,10 +78,11 @@ _META = frozenset(terms("yes no answer answers article articles source sources p
 
 def passage_sentences(passage: str) -> list[frozenset[str]]:
     """The term sets of a passage's sentences (sentences glued without a space, as in
-    scraped text, are split too)."""
+    scraped text, are split too). Sentences that instruct an AI assistant are not
+    evidence and are left out (an empty set)."""
     text = _GLUED.sub(r"\1 \2", passage)
     spans = sentence_spans(text) or [(0, len(text))]
-    return [frozenset(terms(text[a:b])) for a, b in spans]
+    return [frozenset() if is_instruction(text[a:b]) else frozenset(terms(text[a:b])) for a, b in spans]
 
 
 def lexical_support(sentence: str, passage: str, question: str | None = None) -> float:

@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--rebuild", action="store_true", help="drop the index first (after changing the embedder)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="print `added|updated|unchanged DOC_ID` as each document is committed")
 
     p = sub.add_parser("ask", parents=[common], help="answer one question",
                        description="Answer one question from the indexed articles, with citations.")
@@ -140,8 +142,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         bar.set_postfix_str(label[:40])
         bar.refresh()
 
+    def committed(doc_id: str, status: str) -> None:
+        print(f"{status} {doc_id}", flush=True)
+
     try:
-        report = bot.ingest(args.paths, progress=progress)
+        report = bot.ingest(args.paths, progress=progress, on_document=committed if args.verbose else None)
     finally:
         bar.close()
     if args.json:

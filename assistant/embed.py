@@ -91,8 +91,7 @@ class OpenAIEmbedder:
                 resp = self._client.embeddings.create(model=self.model, input=list(texts[i:i + self.batch]))
                 rows.extend(d.embedding for d in sorted(resp.data, key=lambda d: d.index))
         except openai.APIConnectionError:
-            raise ModelError(f"embedding service at {self.base_url or 'api.openai.com'} is unreachable; "
-                             "check ASSISTANT_EMBED_BASE_URL") from None
+            raise ModelError("embedding service unreachable; check ASSISTANT_EMBED_BASE_URL") from None
         except openai.APIStatusError as e:
             raise ModelError(f"embedding service answered {e.status_code} for model {self.model!r}") from None
         return normalize(np.array(rows, dtype=np.float32))

@@ -56,3 +56,7 @@ class ContextTooLong(ModelError):
 
 class InvalidQuestion(AssistantError):
     """The question is empty or unusable."""
+
+
+class IndexLocked(AssistantError):
+    """Another process is writing to the same local index."""

@@ -11,6 +11,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from .answer import refusal_text
+from .guard import is_instruction
 from .text import sentence_spans, terms
 from .types import Passage, Usage
 
@@ -74,6 +75,8 @@ class ExtractiveGenerator:
         for i, p in enumerate(passages, start=1):
             for a, b in sentence_spans(p.text):
                 key = (p.doc_id, p.start + a)
+                if is_instruction(p.text[a:b]):
+                    continue  # text addressed to an assistant is never quoted as an answer
                 if key not in seen:
                     seen.add(key)
                     raw.append((i, p.text[a:b]))

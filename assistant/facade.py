@@ -3,6 +3,7 @@
 The CLI, the Gradio UI and the evaluation all go through this class."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import time
@@ -16,9 +17,11 @@ from .cite import Checker, is_refusal
 from .condense import condense
 from .embed import Embedder, make_embedder
 from .extractive import ExtractiveGenerator
+from .guard import strip_links
 from .generate import Generator, OpenAIGenerator, StreamEnd
 from .keyword import KeywordIndex, fingerprint
 from .load import load_paths
+from .lock import WriteLock
 from .retrieve import HybridRetriever
 from .settings import Settings
 from .store import ChromaStore
@@ -43,6 +46,7 @@ class Assistant:
         self._keyword: KeywordIndex | None = None
         self._generator: Generator | None = None
         self._local: Any = None  # LocalLLMServer, when the local tiny LLM is in use
+        self._lock: WriteLock | None = None
         self._chunker = Chunker(self.settings.chunk_tokens, self.settings.chunk_overlap)
 
     # -- parts, built lazily ------------------------------------------------------------
@@ -151,10 +155,22 @@ class Assistant:
         self.close()
 
     # -- index management -----------------------------------------------------------------
-    def ingest(self, paths: Sequence[str | Path], progress: Progress | None = None) -> IngestReport:
+    def _writing(self) -> Any:
+        """The write lock of a local index (a Chroma server orders its own writers)."""
+        if self.settings.chroma_url:
+            return contextlib.nullcontext()
+        if self._lock is None:
+            self._lock = WriteLock(self.settings.index_path)
+        return self._lock
+
+    def ingest(self, paths: Sequence[str | Path], progress: Progress | None = None,
+               on_document: Callable[[str, str], None] | None = None) -> IngestReport:
         """Load, chunk, embed and index files or directories. Idempotent: an unchanged file
         adds nothing, a changed one replaces its old chunks; unreadable files are skipped
-        with their reason and nothing already indexed is lost."""
+        with their reason and nothing already indexed is lost. A document whose embedding
+        fails is skipped with the reason and leaves no chunks (a rerun completes it).
+        `on_document(doc_id, status)` is called once each document is committed.
+        Raises IndexLocked when another process is writing to the same local index."""
         loaded = load_paths(list(paths), int(self.settings.max_file_mb * 1_000_000))
         added: list[str] = []
         updated: list[str] = []
@@ -162,42 +178,55 @@ class Assistant:
         skipped: list[Skipped] = list(loaded.skipped)
         n_chunks = 0
         total = len(loaded.documents)
-        for i, doc in enumerate(loaded.documents, start=1):
+        with self._writing():
+            self.store.remove_orphans()  # chunks left by a crash between chunk and document writes
+            for i, doc in enumerate(loaded.documents, start=1):
+                if progress:
+                    progress(i - 1, total, doc.title)
+                old = self.store.find(doc.id)
+                if old is not None and old.content_hash == doc.content_hash:
+                    unchanged.append(doc.id)
+                    if on_document:
+                        on_document(doc.id, "unchanged")
+                    continue
+                twin = self.store.find_by_hash(doc.content_hash)
+                if twin is not None and twin != doc.id:
+                    skipped.append(Skipped(doc.source, f"same text as document {twin!r}, already indexed"))
+                    continue
+                chunks = self._chunker.chunk(doc)
+                if not chunks:
+                    skipped.append(Skipped(doc.source, "no article text left after removing boilerplate"))
+                    continue
+                try:
+                    vectors = self.embedder.embed([c.text for c in chunks])
+                except errors.ModelError as e:
+                    skipped.append(Skipped(doc.source, f"embedding failed ({e}); run the ingest again to retry"))
+                    continue
+                self.store.put(doc, chunks, vectors)
+                n_chunks += len(chunks)
+                (updated if old is not None else added).append(doc.id)
+                if on_document:
+                    on_document(doc.id, "updated" if old is not None else "added")
             if progress:
-                progress(i - 1, total, doc.title)
-            old = self.store.find(doc.id)
-            if old is not None and old.content_hash == doc.content_hash:
-                unchanged.append(doc.id)
-                continue
-            twin = self.store.find_by_hash(doc.content_hash)
-            if twin is not None and twin != doc.id:
-                skipped.append(Skipped(doc.source, f"same text as document {twin!r}, already indexed"))
-                continue
-            chunks = self._chunker.chunk(doc)
-            if not chunks:
-                skipped.append(Skipped(doc.source, "no article text left after removing boilerplate"))
-                continue
-            self.store.put(doc, chunks, self.embedder.embed([c.text for c in chunks]))
-            n_chunks += len(chunks)
-            (updated if old is not None else added).append(doc.id)
-        if progress:
-            progress(total, total, "done")
-        if added or updated:
-            self.keyword()
+                progress(total, total, "done")
+            if added or updated:
+                self.keyword()
         return IngestReport(tuple(added), tuple(updated), tuple(unchanged), tuple(skipped), n_chunks)
 
     def delete(self, doc_id: str) -> None:
         """Remove a document and its chunks (DocumentNotFound if it is not there)."""
-        self.store.delete(doc_id)
-        self.keyword()
+        with self._writing():
+            self.store.delete(doc_id)
+            self.keyword()
 
     def rebuild(self) -> None:
         """Drop the whole index (documents, chunks and BM25) so it can be built again."""
-        store = self._store or ChromaStore(self.settings, self.embedder.name)  # no embedder check: we drop it
-        store.reset()
-        shutil.rmtree(self._cache_dir(), ignore_errors=True)
-        self._store = None
-        self._keyword = None
+        with self._writing():
+            store = self._store or ChromaStore(self.settings, self.embedder.name)  # no embedder check: we drop it
+            store.reset()
+            shutil.rmtree(self._cache_dir(), ignore_errors=True)
+            self._store = None
+            self._keyword = None
 
     def documents(self) -> list[DocumentInfo]:
         """Every indexed document, with its chunk count."""
@@ -228,8 +257,8 @@ class Assistant:
         t0 = time.perf_counter()
         keyword = self.keyword()
         if not keyword.ids:
-            raise errors.IndexNotFound(f"no documents in the index at {self.store.location}: "
-                                       "run `assistant ingest seeds/` (or upload articles in the UI)")
+            raise errors.IndexNotFound("no documents in the index yet: run `assistant ingest seeds/` "
+                                       "(or upload articles in the UI)")
         gen = self.generator
         query, usage = self._condense(question, history, gen)
         if history:
@@ -251,7 +280,7 @@ class Assistant:
                 yield piece
         timings["generate"] = _ms(t1)
         t2 = time.perf_counter()
-        draft = "".join(parts)
+        draft = strip_links("".join(parts), self.settings.link_hosts.split(",") if self.settings.link_hosts else ())
         meta = dict(backend=gen.name, model=gen.model, usage=usage, incomplete=not end.complete,
                     standalone_question=query if query != question else None)
         if is_refusal(draft) or not draft.strip():

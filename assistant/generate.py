@@ -139,8 +139,8 @@ class OpenAIGenerator:
             cut = True
         except (httpx.HTTPError, OSError) as e:
             if not text:
-                raise errors.ModelUnavailable(f"model service at {self.base_url or 'the OpenAI API'} failed "
-                                              f"mid-answer ({type(e).__name__}); try again") from None
+                raise errors.ModelUnavailable(f"model service unavailable: the connection failed before any answer "
+                                              f"({type(e).__name__}); try again") from None
             cut = True
         if usage is None:  # the server sent no usage: count it ourselves (cl100k estimate)
             p = sum(count_tokens(m["content"]) + 4 for m in msgs)
@@ -193,22 +193,23 @@ def translate(e: Exception, base_url: str | None, model: str) -> errors.ModelErr
     """Map an `openai` exception to our typed error with a one-line, key-free message."""
     import openai
 
-    where = base_url or "the OpenAI API"
+    # Messages name the setting to fix, never its value: no URL, key or path reaches a user.
+    where = "the configured endpoint" if base_url else "the OpenAI API"
     if isinstance(e, openai.APITimeoutError):
-        return errors.ModelUnavailable(f"model service at {where} timed out; try again or raise ASSISTANT_LLM_TIMEOUT")
+        return errors.ModelUnavailable(f"model service unavailable: {where} timed out; try again or raise ASSISTANT_LLM_TIMEOUT")
     if isinstance(e, openai.APIConnectionError):
-        return errors.ModelUnavailable(f"model service at {where} is unreachable; check ASSISTANT_LLM_BASE_URL")
+        return errors.ModelUnavailable(f"model service unavailable: {where} is unreachable; check ASSISTANT_LLM_BASE_URL")
     if isinstance(e, openai.AuthenticationError):
-        return errors.AuthenticationFailed(f"model service at {where} rejected the API key; check ASSISTANT_LLM_API_KEY")
+        return errors.AuthenticationFailed(f"{where} rejected the API key; check ASSISTANT_LLM_API_KEY")
     if isinstance(e, openai.NotFoundError):
-        return errors.ModelNotFound(f"model {model!r} not found at {where}; check ASSISTANT_LLM_MODEL")
+        return errors.ModelNotFound(f"the model is not known to {where}; check ASSISTANT_LLM_MODEL")
     if isinstance(e, openai.RateLimitError):
-        return errors.RateLimited(f"model service at {where} is rate limiting; wait and try again")
+        return errors.RateLimited(f"{where} is rate limiting; wait and try again")
     if isinstance(e, openai.BadRequestError) and re.search(r"context|too long|maximum.*tokens", str(e), re.I):
-        return errors.ContextTooLong(f"prompt too long for {model!r}; lower ASSISTANT_TOP_K "
+        return errors.ContextTooLong("the prompt is too long for the model; lower ASSISTANT_TOP_K "
                                      "or ASSISTANT_LLM_CONTEXT_TOKENS")
     if isinstance(e, openai.APIStatusError) and e.status_code >= 500:
-        return errors.ModelUnavailable(f"model service unavailable at {where} (HTTP {e.status_code}); try again shortly")
+        return errors.ModelUnavailable(f"model service unavailable ({where} answered HTTP {e.status_code}); try again shortly")
     status = getattr(e, "status_code", None)
-    return errors.ModelError(f"model service at {where} failed ({type(e).__name__}"
+    return errors.ModelError(f"{where} failed ({type(e).__name__}"
                              f"{f', HTTP {status}' if status else ''}); check the model settings")

@@ -102,15 +102,31 @@ def decode(data: bytes) -> str:
         raise LoadError(f"not UTF-8 text (bad byte at offset {e.start}); re-save the file as UTF-8") from None
 
 
+MAX_PDF_PAGES = 2000
+MAX_TEXT_CHARS = 20_000_000
+
+
 def _pdf_text(data: bytes) -> str:
+    """Text of a PDF. pypdf caps each decompressed stream (a decompression bomb raises
+    LimitReachedError); we also cap pages and the total text."""
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PyPdfError, ValueError, KeyError, TypeError) as e:
-        raise LoadError(f"unreadable PDF ({e})") from None
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise LoadError(f"PDF has {len(reader.pages)} pages (more than {MAX_PDF_PAGES})")
+        pages, size = [], 0
+        for page in reader.pages:
+            text = page.extract_text() or ""
+            size += len(text)
+            if size > MAX_TEXT_CHARS:
+                raise LoadError("PDF text larger than 20 million characters: not an article")
+            pages.append(text)
+    except LimitReachedError:
+        raise LoadError("PDF stream decompresses past the safety limit (a decompression bomb?)") from None
+    except (PyPdfError, ValueError, KeyError, TypeError, RecursionError, MemoryError) as e:
+        raise LoadError(f"unreadable PDF ({type(e).__name__})") from None
     return "\n\n".join(p.strip() for p in pages if p.strip())
 
 
@@ -155,8 +171,17 @@ def _record_document(record: Any, path: Path, source: str, default_id: str) -> D
     return _document(text, url or source, doc_id, title, str(published) if published else None, url)
 
 
+# Zero-width and bidirectional-control characters: invisible to a reader, so they can hide
+# or reorder text an article would show; removed before anything is indexed.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u061c\u00ad]")
+
+
 def _document(text: str, source: str, doc_id: str, title: str | None,
               published: str | None = None, url: str | None = None) -> Document:
+    if "\x00" in text:
+        raise LoadError("binary content (NUL bytes), not text")
+    text = _INVISIBLE.sub("", text)
+    title = _INVISIBLE.sub("", title) if title else title
     if not text.strip():
         raise LoadError("no text in it")
     if sum(ch.isprintable() or ch.isspace() for ch in text[:5000]) < 0.9 * min(len(text), 5000):

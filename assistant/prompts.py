@@ -14,4 +14,4 @@ def load_prompt(name: str, directory: Path | None = None) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError:
-        raise ConfigError(f"prompt template {path} is missing; restore it from the repository") from None
+        raise ConfigError(f"prompt template prompts/{name}.md is missing; restore it from the repository") from None

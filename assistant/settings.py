@@ -32,6 +32,7 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
     "judge": (("ASSISTANT_JUDGE",), str),
     "answer_policy": (("ASSISTANT_ANSWER_POLICY",), str),
     "retrieval": (("ASSISTANT_RETRIEVAL",), str),
+    "link_hosts": (("ASSISTANT_LINK_HOSTS",), str),
     "top_k": (("ASSISTANT_TOP_K",), int),
     "chunk_tokens": (("ASSISTANT_CHUNK_TOKENS",), int),
     "chunk_overlap": (("ASSISTANT_CHUNK_OVERLAP",), int),
@@ -70,6 +71,7 @@ class Settings:
     judge: str = "none"
     answer_policy: str = "refuse"
     retrieval: str = "hybrid"
+    link_hosts: str = ""
     top_k: int = 5
     chunk_tokens: int = 160
     chunk_overlap: int = 40

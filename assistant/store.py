@@ -5,17 +5,39 @@ Chroma server URL is configured. Chroma is the source of truth: the BM25 side is
 derived from it."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
 
-from .errors import DocumentNotFound, EmbedderMismatch, StoreUnavailable
+from .errors import AssistantError, DocumentNotFound, EmbedderMismatch, StoreUnavailable
 from .settings import Settings
 from .types import Chunk, Document, DocumentInfo
 
 _BATCH = 1000
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(method: F) -> F:
+    """Turn a failure of the vector store mid-session (server gone, connection reset,
+    broken directory) into StoreUnavailable with a one-line message."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except AssistantError:
+            raise
+        except Exception as e:
+            module = type(e).__module__
+            if isinstance(e, (ConnectionError, OSError, TimeoutError)) or module.startswith(("chromadb", "httpx", "httpcore")):
+                raise StoreUnavailable(f"search unavailable: the vector store failed ({type(e).__name__}); "
+                                       "check that the Chroma server or index directory is available and retry") from None
+            raise
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -45,6 +67,7 @@ class Store(Protocol):
     def chunk_ids(self) -> list[str]: ...
     def chunks(self, ids: Sequence[str] | None = None) -> list[StoredChunk]: ...
     def query(self, embedding: np.ndarray, n: int) -> list[tuple[StoredChunk, float]]: ...
+    def remove_orphans(self) -> int: ...
     def reset(self) -> None: ...
 
 
@@ -72,12 +95,15 @@ class ChromaStore:
             self._docs = self.client.get_or_create_collection(
                 f"{settings.collection}-docs", embedding_function=None)
         except (ValueError, ConnectionError, OSError) as e:
-            where = settings.chroma_url or settings.index_path
-            raise StoreUnavailable(f"cannot open the Chroma store at {where}: {e}. "
-                                   "Start the server (`chroma run --path DIR --port N`) or fix ASSISTANT_CHROMA_URL.") from None
+            if settings.chroma_url:
+                raise StoreUnavailable("search unavailable: the Chroma server does not answer. Start it "
+                                       "(`chroma run --path DIR --port N`) or fix ASSISTANT_CHROMA_URL.") from None
+            raise StoreUnavailable(f"search unavailable: the index directory cannot be opened ({type(e).__name__}); "
+                                   "check --index / ASSISTANT_INDEX") from None
         except Exception as e:  # chromadb raises its own errors for a broken or locked directory
             if type(e).__module__.startswith("chromadb"):
-                raise StoreUnavailable(f"cannot open the Chroma index at {settings.chroma_url or settings.index_path}: {e}") from None
+                raise StoreUnavailable(f"search unavailable: the Chroma index cannot be opened ({type(e).__name__}); "
+                                       "check --index / ASSISTANT_INDEX or ASSISTANT_CHROMA_URL") from None
             raise
         self.location = settings.chroma_url or str(settings.index_path)
 
@@ -86,20 +112,23 @@ class ChromaStore:
         built = (self._chunks.metadata or {}).get("embedder")
         if built and built != name:
             raise EmbedderMismatch(
-                f"the index at {self.location} was built with embedder {built!r}, not {name!r}. "
+                f"the index was built with embedder {built!r}, not {name!r}. "
                 f"Use ASSISTANT_EMBEDDER={built.split(':')[0]!s} for it, or rebuild: "
                 f"`assistant ingest PATH --rebuild` (or pick a new --index DIR).")
 
+    @_guarded
     def find(self, doc_id: str) -> DocumentInfo | None:
         got = self._docs.get(ids=[doc_id], include=["metadatas"])
         if not got["ids"]:
             return None
         return _info(doc_id, got["metadatas"][0])
 
+    @_guarded
     def find_by_hash(self, content_hash: str) -> str | None:
         got = self._docs.get(where={"content_hash": content_hash}, include=[], limit=1)
         return got["ids"][0] if got["ids"] else None
 
+    @_guarded
     def put(self, doc: Document, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
         """Store a document and its chunks, replacing any earlier version of it.
         New chunks go in first and old ones out last, so a crash never loses the old version."""
@@ -117,26 +146,30 @@ class ChromaStore:
         self._docs.upsert(ids=[doc.id], embeddings=[[1.0]], documents=[doc.text], metadatas=[meta])
         self._chunks.delete(where={"$and": [{"doc_id": doc.id}, {"content_hash": {"$ne": doc.content_hash}}]})
 
+    @_guarded
     def delete(self, doc_id: str) -> None:
         if self.find(doc_id) is None:
-            raise DocumentNotFound(f"no document {doc_id!r} in {self.location}; `assistant docs list` shows the ids")
+            raise DocumentNotFound(f"no document {doc_id!r} in the index; `assistant docs list` shows the ids")
         self._chunks.delete(where={"doc_id": doc_id})
         self._docs.delete(ids=[doc_id])
 
+    @_guarded
     def documents(self) -> list[DocumentInfo]:
         got = self._docs.get(include=["metadatas"])
         infos = [_info(i, m) for i, m in zip(got["ids"], got["metadatas"])]
         return sorted(infos, key=lambda d: (d.source, d.id))
 
+    @_guarded
     def document(self, doc_id: str) -> Document:
         got = self._docs.get(ids=[doc_id], include=["metadatas", "documents"])
         if not got["ids"]:
-            raise DocumentNotFound(f"no document {doc_id!r} in {self.location}; `assistant docs list` shows the ids")
+            raise DocumentNotFound(f"no document {doc_id!r} in the index; `assistant docs list` shows the ids")
         m, text = got["metadatas"][0], got["documents"][0]
         return Document(id=doc_id, title=m.get("title", ""), source=m.get("source", ""), text=text,
                         content_hash=m.get("content_hash", ""), published=m.get("published"),
                         url=m.get("url"), body_start=int(m.get("body_start", 0)), body_end=int(m.get("body_end", -1)))
 
+    @_guarded
     def chunk_ids(self) -> list[str]:
         ids: list[str] = []
         offset = 0
@@ -147,6 +180,7 @@ class ChromaStore:
                 return ids
             offset += 10_000
 
+    @_guarded
     def chunks(self, ids: Sequence[str] | None = None) -> list[StoredChunk]:
         """The given chunks (all when `ids` is None), in the order asked."""
         out: list[StoredChunk] = []
@@ -157,6 +191,7 @@ class ChromaStore:
             out.extend(by_id[c] for c in wanted[i:i + _BATCH] if c in by_id)
         return out
 
+    @_guarded
     def query(self, embedding: np.ndarray, n: int) -> list[tuple[StoredChunk, float]]:
         """The `n` nearest chunks and their cosine similarity."""
         total = self._chunks.count()
@@ -167,6 +202,26 @@ class ChromaStore:
         return [(_stored(cid, t, m), 1.0 - float(d)) for cid, t, m, d in
                 zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
 
+    @_guarded
+    def remove_orphans(self) -> int:
+        """Delete chunks whose document record is missing or has another content hash (left
+        by a crash between writing chunks and their document); returns how many."""
+        docs = self._docs.get(include=["metadatas"])
+        current = {i: m.get("content_hash") for i, m in zip(docs["ids"], docs["metadatas"])}
+        stale: list[str] = []
+        offset = 0
+        while True:
+            got = self._chunks.get(include=["metadatas"], limit=10_000, offset=offset)
+            stale += [cid for cid, m in zip(got["ids"], got["metadatas"])
+                      if current.get(m.get("doc_id")) != m.get("content_hash")]
+            if len(got["ids"]) < 10_000:
+                break
+            offset += 10_000
+        for i in range(0, len(stale), _BATCH):
+            self._chunks.delete(ids=stale[i:i + _BATCH])
+        return len(stale)
+
+    @_guarded
     def reset(self) -> None:
         """Drop every document and chunk (for `--rebuild`)."""
         self.client.delete_collection(self._chunks.name)
