@@ -31,6 +31,11 @@ def discover(paths: list[str | Path]) -> tuple[list[Path], list[Skipped]]:
     skipped: list[Skipped] = []
     for raw in paths:
         path = Path(raw).expanduser()
+        try:
+            path.stat()
+        except OSError as e:  # missing, name too long, no permission...
+            skipped.append(Skipped(str(path), f"cannot read: {e.strerror or type(e).__name__}"))
+            continue
         if path.is_dir():
             for f in sorted(p for p in path.rglob("*") if p.is_file()):
                 if any(part.startswith(".") for part in f.relative_to(path).parts):

@@ -33,6 +33,9 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
     "answer_policy": (("ASSISTANT_ANSWER_POLICY",), str),
     "retrieval": (("ASSISTANT_RETRIEVAL",), str),
     "link_hosts": (("ASSISTANT_LINK_HOSTS",), str),
+    "ui_concurrency": (("ASSISTANT_UI_CONCURRENCY",), int),
+    "ui_queue_size": (("ASSISTANT_UI_QUEUE_SIZE",), int),
+    "ui_rate_per_min": (("ASSISTANT_UI_RATE_PER_MIN",), int),
     "top_k": (("ASSISTANT_TOP_K",), int),
     "chunk_tokens": (("ASSISTANT_CHUNK_TOKENS",), int),
     "chunk_overlap": (("ASSISTANT_CHUNK_OVERLAP",), int),
@@ -72,6 +75,9 @@ class Settings:
     answer_policy: str = "refuse"
     retrieval: str = "hybrid"
     link_hosts: str = ""
+    ui_concurrency: int = 2
+    ui_queue_size: int = 32
+    ui_rate_per_min: int = 20
     top_k: int = 5
     chunk_tokens: int = 160
     chunk_overlap: int = 40
@@ -124,6 +130,8 @@ class Settings:
             raise ConfigError("min_support must be in (0, 1] (ASSISTANT_MIN_SUPPORT)")
         if self.llm_timeout <= 0 or self.llm_retries < 0:
             raise ConfigError("llm_timeout must be positive and llm_retries >= 0 (ASSISTANT_LLM_TIMEOUT/RETRIES)")
+        if min(self.ui_concurrency, self.ui_queue_size, self.ui_rate_per_min) < 1:
+            raise ConfigError("ASSISTANT_UI_CONCURRENCY, _QUEUE_SIZE and _RATE_PER_MIN must be at least 1")
         if self.llm_context_tokens < 200 or self.llm_max_tokens < 16:
             raise ConfigError("llm_context_tokens must be >= 200 and llm_max_tokens >= 16")
 

@@ -165,14 +165,24 @@ class UI:
         return self.variants[key]
 
     # -- chat -----------------------------------------------------------------------------
-    def respond(self, message: str, chat: list[Any], turns: list[dict[str, Any]], prefs: dict[str, Any]
-                ) -> Iterator[tuple[list[Any], str, str, list[dict[str, Any]]]]:
+    def respond(self, message: str, chat: list[Any], turns: list[dict[str, Any]], prefs: dict[str, Any],
+                recent: list[float] | None = None) -> Iterator[tuple[list[Any], str, str, list[dict[str, Any]]]]:
         message = (message or "").strip()
         chat = list(chat or [])
         if not message:
             yield chat, render_sources(None), "", turns
             return
         chat.append({"role": "user", "content": _e(message)})
+        if recent is not None:  # per-session rate limit (protects a paid endpoint)
+            now = time.monotonic()
+            recent[:] = [t for t in recent if now - t < 60]
+            limit = self.bot.settings.ui_rate_per_min
+            if len(recent) >= limit:
+                note = f"Too many questions: at most {limit} per minute in one session. Wait a moment and ask again."
+                yield chat + [{"role": "assistant", "content": f"<span class='refusal'>⚠ {_e(note)}</span>"}], \
+                    render_sources(None), message, turns
+                return
+            recent.append(now)
         pairs = [(t["question"], t["answer"]["answer"]) for t in turns]
         text = ""
         try:
@@ -281,6 +291,7 @@ def build(bot: Assistant) -> Any:
 
     with gr.Blocks(title="News assistant") as demo:
         turns = gr.State([])
+        recent = gr.State([])  # this session's question times, for the rate limit
         prefs = gr.State({"generator": s.generator, "top_k": s.top_k, "retrieval": s.retrieval,
                           "answer_policy": s.answer_policy})
         gr.Markdown("### Ask about the news articles\nEvery sentence cites the exact passage it comes from; "
@@ -330,9 +341,9 @@ def build(bot: Assistant) -> Any:
         for control in (backend, top_k, mode, policy):
             control.change(set_prefs, [backend, top_k, mode, policy], prefs, api_name=False)
         # The export button always holds the current conversation as a Markdown file.
-        send.click(ui.respond, [box, chat, turns, prefs], [chat, sources, box, turns], api_name=False) \
+        send.click(ui.respond, [box, chat, turns, prefs, recent], [chat, sources, box, turns], api_name=False) \
             .then(ui.export, turns, export, api_name=False)
-        box.submit(ui.respond, [box, chat, turns, prefs], [chat, sources, box, turns], api_name=False) \
+        box.submit(ui.respond, [box, chat, turns, prefs, recent], [chat, sources, box, turns], api_name=False) \
             .then(ui.export, turns, export, api_name=False)
         clear.click(lambda: ([], render_sources(None), "", [], None), None, [chat, sources, box, turns, export],
                     api_name=False)
@@ -362,7 +373,7 @@ def launch(bot: Assistant, host: str = "127.0.0.1", port: int = 7860, **kwargs: 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     bot.keyword()  # open the index before the first visitor (and fail early)
     demo = build(bot)
-    demo.queue(default_concurrency_limit=2, max_size=32)
+    demo.queue(default_concurrency_limit=bot.settings.ui_concurrency, max_size=bot.settings.ui_queue_size)
     auth = None
     if os.environ.get("ASSISTANT_UI_USER") and os.environ.get("ASSISTANT_UI_PASSWORD"):
         auth = (os.environ["ASSISTANT_UI_USER"], os.environ["ASSISTANT_UI_PASSWORD"])

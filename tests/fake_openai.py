@@ -38,6 +38,9 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.default = default
+        self.embed_fail_marker: str | None = None  # 500 for any embedding input containing it
+        self.embed_delay = 0.0  # seconds per embeddings request
+        self.chat_delay = 0.0  # seconds before each chat reply
         self.lock = threading.Lock()
         fake = self
 
@@ -59,6 +62,10 @@ class FakeOpenAI:
                     fake.headers.append({k.lower(): v for k, v in self.headers.items()})
                 if self.path.endswith("/embeddings"):
                     inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                    if fake.embed_delay:
+                        time.sleep(fake.embed_delay)
+                    if fake.embed_fail_marker and any(fake.embed_fail_marker in str(t) for t in inputs):
+                        return self._json(500, {"error": {"message": "scripted embedding failure"}})
                     data = [{"object": "embedding", "index": i, "embedding": _vector(t)} for i, t in enumerate(inputs)]
                     return self._json(200, {"object": "list", "data": data, "model": body["model"],
                                             "usage": {"prompt_tokens": 1, "total_tokens": 1}})
@@ -66,8 +73,8 @@ class FakeOpenAI:
                     reply = fake.replies.pop(0) if fake.replies else fake.default
                 script = reply if isinstance(reply, Script) else Script(status=reply) if isinstance(reply, int) \
                     else Script(text=reply)
-                if script.hang:
-                    time.sleep(script.hang)
+                if script.hang or fake.chat_delay:
+                    time.sleep(script.hang or fake.chat_delay)
                 if script.status != 200:
                     message = script.error or f"scripted {script.status}"
                     return self._json(script.status, {"error": {"message": message, "type": "x", "code": None}},

@@ -88,7 +88,7 @@ def test_too_large_and_missing(tmp_path: Path):
     with pytest.raises(LoadError, match="too large"):
         load_file(tmp_path / "big.txt", 1000)
     loaded = load_paths([tmp_path / "nope.txt"], MB)
-    assert loaded.skipped[0].reason == "no such file or directory"
+    assert loaded.skipped[0].reason == "cannot read: No such file or directory"
 
 
 def test_utf16_with_bom_is_read(tmp_path: Path):
