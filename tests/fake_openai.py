@@ -41,6 +41,7 @@ class FakeOpenAI:
         self.embed_fail_marker: str | None = None  # 500 for any embedding input containing it
         self.embed_delay = 0.0  # seconds per embeddings request
         self.chat_delay = 0.0  # seconds before each chat reply
+        self.responder: Any = None  # body -> reply text, used when `replies` is empty
         self.lock = threading.Lock()
         fake = self
 
@@ -70,7 +71,8 @@ class FakeOpenAI:
                     return self._json(200, {"object": "list", "data": data, "model": body["model"],
                                             "usage": {"prompt_tokens": 1, "total_tokens": 1}})
                 with fake.lock:
-                    reply = fake.replies.pop(0) if fake.replies else fake.default
+                    reply = fake.replies.pop(0) if fake.replies else (
+                        fake.responder(body) if fake.responder else fake.default)
                 script = reply if isinstance(reply, Script) else Script(status=reply) if isinstance(reply, int) \
                     else Script(text=reply)
                 if script.hang or fake.chat_delay:
