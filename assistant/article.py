@@ -93,7 +93,7 @@ def _line_end(text: str, pos: int) -> int:
 
 
 def _title_from_body(text: str, start: int, end: int) -> str:
-    spans = sentence_spans(text, start, end)
+    spans = sentence_spans(text, start, min(end, start + 4 * _MAX_TITLE))  # only the first sentence matters
     if not spans:
         return "Untitled"
     sentence = " ".join(text[spans[0][0]:spans[0][1]].split()).rstrip(".")

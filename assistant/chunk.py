@@ -38,9 +38,14 @@ class Chunker:
         chunks: list[Chunk] = []
         i = 0
         while i < len(units):
-            j = i + 1
-            while j < len(units) and self.count(doc.text[units[i][0]:units[j][1]]) <= self.max_tokens:
+            # Grow by the sum of sentence counts (cheap), then confirm with one exact count
+            # of the window, stepping back while the joined text is over the budget.
+            j, total = i + 1, units[i][2]
+            while j < len(units) and total + units[j][2] <= self.max_tokens:
+                total += units[j][2]
                 j += 1
+            while j - 1 > i and self.count(doc.text[units[i][0]:units[j - 1][1]]) > self.max_tokens:
+                j -= 1
             a, b = units[i][0], units[j - 1][1]
             chunks.append(Chunk(id=f"{doc.content_hash[:16]}-{len(chunks):04d}", doc_id=doc.id,
                                 text=doc.text[a:b], start=a, end=b, position=len(chunks)))

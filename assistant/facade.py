@@ -19,15 +19,17 @@ from .embed import Embedder, make_embedder
 from .extractive import ExtractiveGenerator
 from .guard import strip_links
 from .generate import Generator, OpenAIGenerator, StreamEnd
-from .keyword import KeywordIndex, fingerprint
+from .keyword import KeywordIndex
 from .load import load_paths
 from .lock import WriteLock
+from .prepare import Failed, Prepared, Preparer
 from .retrieve import HybridRetriever
 from .settings import Settings
 from .store import ChromaStore
 from .types import Answer, Document, DocumentInfo, IngestReport, Passage, Skipped, Usage
 
 Progress = Callable[[int, int, str], None]
+PARALLEL_MIN_DOCS = 200  # smaller ingests are prepared in-process (a worker takes ~1 s to start)
 History = Sequence[tuple[str, str]]
 
 
@@ -65,22 +67,29 @@ class Assistant:
         return self._store
 
     def keyword(self) -> KeywordIndex:
-        """The BM25 index, loaded from its cache or rebuilt when the store changed."""
-        ids = self.store.chunk_ids()
-        stamp = fingerprint(ids)
-        if self._keyword is not None and self._keyword.stamp == stamp:
-            return self._keyword
+        """The BM25 index, in step with the store: loaded from its cache beside the index,
+        and caught up (only the documents that changed) when another process wrote or a
+        crash left the cache behind. One cheap stamp read when nothing changed."""
+        stamp = self.store.stamp()
+        index = self._keyword
+        if index is not None and index.stamp == stamp:
+            return index
         cache = self._cache_dir()
-        index = KeywordIndex.load(cache, stamp)
-        if index is None:
-            chunks = self.store.chunks(ids)
-            index = KeywordIndex.build([c.id for c in chunks], [c.text for c in chunks])
+        saved = KeywordIndex.load(cache)
+        if saved is not None and (index is None or saved.stamp == stamp):
+            index = saved
+        index = index or KeywordIndex()
+        if index.stamp != stamp:
+            index.sync(self.store, stamp)
             try:
                 index.save(cache)
             except OSError:
                 pass  # a read-only index still answers; the cache is only a speed-up
         self._keyword = index
         return index
+
+    def _idf(self, term: str) -> float:
+        return (self._keyword or self.keyword()).idf(term)
 
     def _cache_dir(self) -> Path:
         if self.settings.chroma_url:
@@ -106,7 +115,7 @@ class Assistant:
                 gen.context_tokens = min(gen.context_tokens, 3000)
                 self._generator = gen
             else:
-                self._generator = ExtractiveGenerator(idf=lambda t: self.keyword().idf(t), embed=self.embedder.embed)
+                self._generator = ExtractiveGenerator(idf=self._idf, embed=self.embedder.embed)
         return self._generator
 
     def _llm(self, model: str, base_url: str | None, api_key: str | None, name: str) -> OpenAIGenerator:
@@ -172,52 +181,112 @@ class Assistant:
         `on_document(doc_id, status)` is called once each document is committed.
         Raises IndexLocked when another process is writing to the same local index."""
         loaded = load_paths(list(paths), int(self.settings.max_file_mb * 1_000_000))
+        docs = loaded.documents
         added: list[str] = []
         updated: list[str] = []
         unchanged: list[str] = []
         skipped: list[Skipped] = list(loaded.skipped)
         n_chunks = 0
-        total = len(loaded.documents)
-        with self._writing():
-            self.store.remove_orphans()  # chunks left by a crash between chunk and document writes
-            for i, doc in enumerate(loaded.documents, start=1):
-                if progress:
-                    progress(i - 1, total, doc.title)
-                old = self.store.find(doc.id)
-                if old is not None and old.content_hash == doc.content_hash:
-                    unchanged.append(doc.id)
+        total = len(docs)
+        with self._writing(), Preparer(self.settings, self._chunker, self.embedder,
+                                       self.settings.ingest_workers if total >= PARALLEL_MIN_DOCS else 0) as prep:
+            pending = self._cache_dir().with_name(self._cache_dir().name + ".pending")
+            if pending.exists():  # the last ingest was interrupted: clear chunks it left half-written
+                self.store.remove_orphans()
+            keyword = self.keyword()
+            pending.parent.mkdir(parents=True, exist_ok=True)
+            pending.touch()
+            owned: dict[str, str] = {}  # content hash -> doc id, for this run
+            seen: set[str] = set()  # doc ids written in this run
+            done = 0
+
+            def plan(part: Sequence[Document]) -> tuple[list[Document], dict[str, str]]:
+                """The documents of `part` that need writing (the rest are unchanged or skipped)."""
+                before = self.store.existing([d.id for d in part])
+                owners = self.store.owners(sorted({d.content_hash for d in part if before.get(d.id) != d.content_hash}))
+                todo: list[Document] = []
+                for doc in part:
+                    if before.get(doc.id) == doc.content_hash:
+                        unchanged.append(doc.id)
+                        if on_document:
+                            on_document(doc.id, "unchanged")
+                        continue
+                    twin = owned.get(doc.content_hash) or owners.get(doc.content_hash)
+                    if twin is not None and twin != doc.id:
+                        skipped.append(Skipped(doc.source, f"same text as document {twin!r}, already indexed"))
+                    elif doc.id in seen:
+                        skipped.append(Skipped(doc.source, f"another file in this ingest has the document id {doc.id!r}"))
+                    else:
+                        todo.append(doc)
+                        owned[doc.content_hash] = doc.id
+                        seen.add(doc.id)
+                return todo, before
+
+            def commit(job: Any, before: dict[str, str], size: int) -> None:
+                """Write one prepared batch: chunks, then documents, then the BM25 rows."""
+                nonlocal n_chunks, done
+                results = job.result()
+                ready = [r for r in results if isinstance(r, Prepared)]
+                skipped.extend(Skipped(r.doc.source, r.reason) for r in results if isinstance(r, Failed))
+                if ready:
+                    self.store.touch()  # before writing: a crash mid-batch still moves the stamp
+                    self.store.put_many([(r.doc, r.chunks, r.vectors) for r in ready],
+                                        replacing={r.doc.id for r in ready if r.doc.id in before})
+                    keyword.add(((r.doc.id, r.doc.content_hash, list(zip([c.id for c in r.chunks], r.terms)))
+                                 for r in ready), tokenized=True)
+                for r in ready:
+                    n_chunks += len(r.chunks)
+                    status = "updated" if r.doc.id in before else "added"
+                    (updated if status == "updated" else added).append(r.doc.id)
                     if on_document:
-                        on_document(doc.id, "unchanged")
-                    continue
-                twin = self.store.find_by_hash(doc.content_hash)
-                if twin is not None and twin != doc.id:
-                    skipped.append(Skipped(doc.source, f"same text as document {twin!r}, already indexed"))
-                    continue
-                chunks = self._chunker.chunk(doc)
-                if not chunks:
-                    skipped.append(Skipped(doc.source, "no article text left after removing boilerplate"))
-                    continue
-                try:
-                    vectors = self.embedder.embed([c.text for c in chunks])
-                except errors.ModelError as e:
-                    skipped.append(Skipped(doc.source, f"embedding failed ({e}); run the ingest again to retry"))
-                    continue
-                self.store.put(doc, chunks, vectors)
-                n_chunks += len(chunks)
-                (updated if old is not None else added).append(doc.id)
-                if on_document:
-                    on_document(doc.id, "updated" if old is not None else "added")
+                        on_document(r.doc.id, status)
+                done += size
+                if progress and done < total:
+                    progress(done, total, docs[done].title)
+
+            # Documents per commit double from 8 to 512 (a crash loses at most one batch); the
+            # next batch is prepared (chunked, embedded) while the previous one is written.
+            size, i, inflight = 8, 0, None
+            if progress and total:
+                progress(0, total, docs[0].title)
+            while i < total:
+                part = docs[i:i + size]
+                todo, before = plan(part)
+                job = prep.submit(todo)
+                if inflight is not None:
+                    commit(*inflight)
+                inflight = (job, before, len(part))
+                i += len(part)
+                size = min(size * 2, 512)
+            if inflight is not None:
+                commit(*inflight)
             if progress:
                 progress(total, total, "done")
             if added or updated:
-                self.keyword()
+                self._settle(keyword)
+            pending.unlink(missing_ok=True)
         return IngestReport(tuple(added), tuple(updated), tuple(unchanged), tuple(skipped), n_chunks)
+
+    def _settle(self, keyword: KeywordIndex) -> None:
+        """After a write: record the store's new stamp in the BM25 index and save it. A local
+        index has one writer (the lock); on a Chroma server, catch up with other writers."""
+        self.store.touch()
+        if self.settings.chroma_url:
+            keyword.sync(self.store)
+        else:
+            keyword.stamp = self.store.stamp()
+        try:
+            keyword.save(self._cache_dir())
+        except OSError:
+            pass
 
     def delete(self, doc_id: str) -> None:
         """Remove a document and its chunks (DocumentNotFound if it is not there)."""
         with self._writing():
+            keyword = self.keyword()
             self.store.delete(doc_id)
-            self.keyword()
+            keyword.remove([doc_id])
+            self._settle(keyword)
 
     def rebuild(self) -> None:
         """Drop the whole index (documents, chunks and BM25) so it can be built again."""
@@ -225,6 +294,7 @@ class Assistant:
             store = self._store or ChromaStore(self.settings, self.embedder.name)  # no embedder check: we drop it
             store.reset()
             shutil.rmtree(self._cache_dir(), ignore_errors=True)
+            self._cache_dir().with_name(self._cache_dir().name + ".pending").unlink(missing_ok=True)
             self._store = None
             self._keyword = None
 
@@ -256,7 +326,7 @@ class Assistant:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         keyword = self.keyword()
-        if not keyword.ids:
+        if not keyword.size:
             raise errors.IndexNotFound("no documents in the index yet: run `assistant ingest seeds/` "
                                        "(or upload articles in the UI)")
         gen = self.generator

@@ -1,99 +1,277 @@
-"""BM25 over the stored chunks (local Chroma has no sparse index), cached beside the index.
+"""BM25 over the stored chunks (local Chroma has no sparse index), kept beside the index.
 
-The cache is keyed by a fingerprint of the chunk ids, so it is rebuilt from Chroma
-whenever the store changed, including by another process or before a restart."""
+The index grows in append-only segments: an ingest adds one segment for the chunks it
+wrote, a replaced or deleted document only marks its rows dead, and segments are merged
+(dead rows dropped) when there are too many. Nothing is rebuilt from scratch on a change.
+
+It stays in step with Chroma, the source of truth, by a stamp (the store's write
+generation and chunk count). When the stamp moved (another process wrote, or a crash
+left the cache behind), `sync` compares document content hashes with the store and
+indexes only the documents that changed."""
 from __future__ import annotations
 
-import hashlib
-import math
-from collections import Counter
+import fcntl
 import json
-import logging
-import shutil
-import tempfile
+import math
+import os
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Protocol, Sequence
 
-import bm25s
 import numpy as np
 
 from .text import terms
 
+K1, B = 1.5, 0.75
+FORMAT = 2
+MAX_SEGMENTS = 8
 
-def fingerprint(ids: Sequence[str]) -> str:
-    """Order-independent digest of a set of chunk ids."""
-    h = hashlib.sha256()
-    for cid in sorted(ids):
-        h.update(cid.encode("utf-8") + b"\n")
-    return h.hexdigest()
+
+class ChunkSource(Protocol):
+    """What `sync` needs from the store."""
+
+    def stamp(self) -> str: ...
+    def doc_hashes(self) -> dict[str, str]: ...
+    def chunk_texts(self, doc_ids: Sequence[str]) -> list[tuple[str, str, str, str]]: ...
+
+
+@dataclass
+class Segment:
+    """Postings of a run of rows: for global term id t, rows[indptr[t]:indptr[t+1]] (global
+    row numbers) with their term frequencies. Terms added after it was built have no column."""
+
+    name: str
+    indptr: np.ndarray  # int64, one more than the vocabulary size when built
+    rows: np.ndarray    # int32
+    tf: np.ndarray      # float32
+
+    def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        if tid + 1 >= len(self.indptr):
+            return _EMPTY_I, _EMPTY_F
+        a, b = self.indptr[tid], self.indptr[tid + 1]
+        return self.rows[a:b], self.tf[a:b]
+
+
+_EMPTY_I = np.zeros(0, dtype=np.int32)
+_EMPTY_F = np.zeros(0, dtype=np.float32)
 
 
 class KeywordIndex:
-    """BM25 scores for a fixed list of chunk ids."""
+    """BM25 scores over the live chunks (Lucene idf, k1=1.5, b=0.75)."""
 
-    def __init__(self, ids: list[str], model: bm25s.BM25 | None, stamp: str,
-                 df: dict[str, int] | None = None) -> None:
-        self.ids = ids
-        self.model = model
-        self.stamp = stamp
-        self.df = df or {}
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self.segments: list[Segment] = []
+        self.row_ids: list[str] = []                  # chunk id of each row
+        self.lens = np.zeros(0, dtype=np.float32)     # terms per row
+        self.alive = np.zeros(0, dtype=bool)
+        self.docs: dict[str, tuple[str, int, int]] = {}  # doc id -> (content hash, first row, end row)
+        self.stamp: str | None = None
+        self._avgdl: float | None = None
+        self._saved: set[str] = set()
+
+    # -- reading ------------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        """Number of live chunks."""
+        return int(self.alive.sum())
+
+    @property
+    def ids(self) -> list[str]:
+        """The live chunk ids."""
+        return [self.row_ids[i] for i in np.flatnonzero(self.alive)]
+
+    def _postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        tid = self.vocab.get(term)
+        if tid is None:
+            return _EMPTY_I, _EMPTY_F
+        parts = [s.postings(tid) for s in self.segments]
+        rows = np.concatenate([p[0] for p in parts]) if parts else _EMPTY_I
+        tf = np.concatenate([p[1] for p in parts]) if parts else _EMPTY_F
+        keep = self.alive[rows]
+        return rows[keep], tf[keep]
+
+    def _idf(self, df: int) -> float:
+        n = max(self.size, 1)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term; unseen terms get the highest value."""
-        n = max(len(self.ids), 1)
-        df = self.df.get(term, 0)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-    @classmethod
-    def build(cls, ids: Sequence[str], texts: Sequence[str]) -> "KeywordIndex":
-        """Index `texts` (one per id)."""
-        ids = list(ids)
-        if not ids:
-            return cls([], None, fingerprint([]))
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
-        tokens = [terms(t) or ["\x00"] for t in texts]
-        model = bm25s.BM25()
-        model.index(tokens, show_progress=False)
-        return cls(ids, model, fingerprint(ids), dict(Counter(t for toks in tokens for t in set(toks))))
-
-    def save(self, directory: Path) -> None:
-        """Write atomically to `directory` (replaced as a whole)."""
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=directory.parent))
-        try:
-            if self.model is not None:
-                self.model.save(str(tmp), show_progress=False)
-            (tmp / "ids.json").write_text(json.dumps({"stamp": self.stamp, "ids": self.ids, "df": self.df}))
-            old = directory.with_name(directory.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            if directory.exists():
-                directory.rename(old)
-            tmp.rename(directory)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    @classmethod
-    def load(cls, directory: Path, stamp: str) -> "KeywordIndex | None":
-        """The cached index if it matches `stamp`, else None."""
-        try:
-            meta = json.loads((directory / "ids.json").read_text())
-            if meta.get("stamp") != stamp:
-                return None
-            model = bm25s.BM25.load(str(directory)) if meta["ids"] else None
-            return cls(meta["ids"], model, stamp, meta.get("df", {}))
-        except (OSError, ValueError, KeyError):
-            return None
+        return self._idf(len(self._postings(term)[0]))
 
     def search(self, query: str, n: int) -> list[tuple[str, float]]:
         """Up to `n` (chunk id, BM25 score) pairs with a positive score, best first."""
-        if self.model is None:
-            return []
         q = terms(query)
-        if not q:
+        if not q or not self.size:
             return []
-        scores = np.asarray(self.model.get_scores(q), dtype=np.float32)
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        if self._avgdl is None:
+            self._avgdl = float(self.lens[self.alive].mean()) or 1.0
+        scores = np.zeros(len(self.row_ids), dtype=np.float32)
+        for term in q:  # a repeated query term counts again, as in bm25s
+            rows, tf = self._postings(term)
+            if not len(rows):
+                continue
+            norm = K1 * (1 - B + B * self.lens[rows] / self._avgdl)
+            scores[rows] += self._idf(len(rows)) * tf * (K1 + 1) / (tf + norm)
+        hits = np.flatnonzero(scores > 0)
+        if not len(hits):
+            return []
+        if len(hits) > n:
+            hits = hits[np.argpartition(-scores[hits], n - 1)[:n]]
+        hits = hits[np.lexsort((hits, -scores[hits]))]
+        return [(self.row_ids[i], float(scores[i])) for i in hits]
+
+    # -- changing -------------------------------------------------------------------------------
+    def add(self, docs: Iterable[tuple[str, str, Sequence[tuple[str, str]]]], tokenized: bool = False) -> int:
+        """Index documents given as (doc id, content hash, [(chunk id, text), ...]); with
+        `tokenized`, each text is already its `terms()` joined by spaces. A document already
+        present is replaced. Returns the number of rows added (one new segment)."""
+        base = len(self.row_ids)
+        tids: list[np.ndarray] = []
+        lens: list[int] = []
+        ids: list[str] = []
+        vocab = self.vocab
+        for doc_id, content_hash, chunks in docs:
+            self.remove([doc_id])
+            first = base + len(ids)
+            for cid, text in chunks:
+                toks = text.split() if tokenized else terms(text)
+                row_t = np.array([vocab.setdefault(t, len(vocab)) for t in toks], dtype=np.int64)
+                tids.append(row_t)
+                lens.append(len(toks))
+                ids.append(cid)
+            self.docs[doc_id] = (content_hash, first, base + len(ids))
+        if not ids:
+            return 0
+        local = np.repeat(np.arange(len(ids), dtype=np.int64), [len(t) for t in tids])
+        flat = np.concatenate(tids) if tids else np.zeros(0, dtype=np.int64)
+        keys, tf = np.unique(flat * len(ids) + local, return_counts=True)  # sorted by term, then row
+        tid_of, row_of = np.divmod(keys, len(ids))
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(tid_of, minlength=len(vocab)), out=indptr[1:])
+        self.segments.append(Segment(f"seg-{uuid.uuid4().hex[:12]}", indptr, (row_of + base).astype(np.int32),
+                                     tf.astype(np.float32)))
+        self.row_ids.extend(ids)
+        self.lens = np.concatenate([self.lens, np.asarray(lens, dtype=np.float32)])
+        self.alive = np.concatenate([self.alive, np.ones(len(ids), dtype=bool)])
+        self._avgdl = None
+        if len(self.segments) > MAX_SEGMENTS or self.size < len(self.row_ids) // 2:
+            self.compact()
+        return len(ids)
+
+    def remove(self, doc_ids: Iterable[str]) -> None:
+        """Mark the rows of these documents dead (unknown ids are ignored)."""
+        for doc_id in doc_ids:
+            got = self.docs.pop(doc_id, None)
+            if got is not None:
+                self.alive[got[1]:got[2]] = False
+                self._avgdl = None
+
+    def compact(self) -> None:
+        """Merge all segments into one and drop dead rows."""
+        keep = np.flatnonzero(self.alive)
+        new_row = np.full(len(self.row_ids), -1, dtype=np.int64)
+        new_row[keep] = np.arange(len(keep))
+        t_parts, r_parts, f_parts = [], [], []
+        for s in self.segments:
+            t_parts.append(np.repeat(np.arange(len(s.indptr) - 1, dtype=np.int64), np.diff(s.indptr)))
+            r_parts.append(s.rows)
+            f_parts.append(s.tf)
+        tid = np.concatenate(t_parts) if t_parts else np.zeros(0, dtype=np.int64)
+        rows = new_row[np.concatenate(r_parts)] if r_parts else np.zeros(0, dtype=np.int64)
+        tf = np.concatenate(f_parts) if f_parts else _EMPTY_F
+        live = rows >= 0
+        tid, rows, tf = tid[live], rows[live], tf[live]
+        order = np.lexsort((rows, tid))
+        indptr = np.zeros(len(self.vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(tid, minlength=len(self.vocab)), out=indptr[1:])
+        self.segments = [Segment(f"seg-{uuid.uuid4().hex[:12]}", indptr, rows[order].astype(np.int32), tf[order])]
+        self.docs = {d: (h, int(new_row[a]), int(new_row[a]) + (b - a)) for d, (h, a, b) in self.docs.items()}
+        self.row_ids = [self.row_ids[i] for i in keep]
+        self.lens = self.lens[keep]
+        self.alive = np.ones(len(keep), dtype=bool)
+        self._avgdl = None
+
+    def sync(self, store: ChunkSource, stamp: str | None = None) -> bool:
+        """Bring the index in line with the store: index documents that are new or changed,
+        drop those that are gone. Returns True when anything changed."""
+        stamp = stamp or store.stamp()
+        current = store.doc_hashes()
+        gone = [d for d, (h, _, _) in self.docs.items() if current.get(d) != h]
+        fresh = sorted(d for d, h in current.items() if d not in self.docs or self.docs[d][0] != h)
+        self.remove(gone)
+        for i in range(0, len(fresh), 500):
+            grouped: dict[str, list[tuple[str, str]]] = {}
+            hashes: dict[str, str] = {}
+            for cid, doc_id, content_hash, text in store.chunk_texts(fresh[i:i + 500]):
+                grouped.setdefault(doc_id, []).append((cid, text))
+                hashes[doc_id] = content_hash
+            self.add((d, hashes[d], grouped[d]) for d in fresh[i:i + 500] if d in grouped)
+        self.stamp = stamp
+        return bool(gone or fresh)
+
+    # -- on disk ----------------------------------------------------------------------------------
+    def save(self, directory: Path) -> bool:
+        """Write new segments, the vocabulary and the manifest (atomically replaced), then drop
+        segment files no longer listed. Returns False when another process is saving."""
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / ".save.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return False
+            for s in self.segments:
+                if s.name not in self._saved:
+                    _atomic_write(directory / f"{s.name}.npz",
+                                  lambda f, s=s: np.savez(f, indptr=s.indptr, rows=s.rows, tf=s.tf))
+                    self._saved.add(s.name)
+            _atomic_write(directory / "rows.npz", lambda f: np.savez(
+                f, ids=np.asarray(self.row_ids, dtype=str), lens=self.lens))
+            _atomic_write(directory / "vocab.txt", lambda f: f.write("\n".join(self.vocab).encode("utf-8")))
+            manifest = {"format": FORMAT, "stamp": self.stamp, "rows": len(self.row_ids), "words": len(self.vocab),
+                        "segments": [s.name for s in self.segments],
+                        "docs": {d: list(v) for d, v in self.docs.items()}}
+            _atomic_write(directory / "manifest.json", lambda f: f.write(json.dumps(manifest).encode("utf-8")))
+            listed = {f"{s.name}.npz" for s in self.segments}
+            for path in directory.glob("seg-*.npz"):
+                if path.name not in listed:
+                    path.unlink(missing_ok=True)
+            self._saved &= {s.name for s in self.segments}
+        return True
+
+    @classmethod
+    def load(cls, directory: Path) -> "KeywordIndex | None":
+        """The saved index, or None when there is none (or it is from an older format or torn)."""
+        try:
+            manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+            if manifest.get("format") != FORMAT:
+                return None
+            index = cls()
+            words = (directory / "vocab.txt").read_text(encoding="utf-8").split("\n")
+            index.vocab = {w: i for i, w in enumerate(words[:manifest["words"]] if manifest["words"] else [])}
+            with np.load(directory / "rows.npz") as z:
+                ids, lens = z["ids"], z["lens"]
+            if len(ids) < manifest["rows"]:
+                return None
+            index.row_ids = ids[:manifest["rows"]].tolist()
+            index.lens = lens[:manifest["rows"]].astype(np.float32)
+            for name in manifest["segments"]:
+                with np.load(directory / f"{name}.npz") as z:
+                    index.segments.append(Segment(name, z["indptr"], z["rows"], z["tf"]))
+            index.docs = {d: (v[0], int(v[1]), int(v[2])) for d, v in manifest["docs"].items()}
+            index.alive = np.zeros(len(index.row_ids), dtype=bool)
+            for _, a, b in index.docs.values():
+                index.alive[a:b] = True
+            index.stamp = manifest.get("stamp")
+            index._saved = set(manifest["segments"])
+            return index
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            return None
+
+
+def _atomic_write(path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        write(f)
+    os.replace(tmp, path)

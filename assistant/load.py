@@ -178,6 +178,7 @@ def _record_document(record: Any, path: Path, source: str, default_id: str) -> D
 
 # Zero-width and bidirectional-control characters: invisible to a reader, so they can hide
 # or reorder text an article would show; removed before anything is indexed.
+_SPACE = re.compile(r"\s+")
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u061c\u00ad]")
 
 
@@ -189,7 +190,9 @@ def _document(text: str, source: str, doc_id: str, title: str | None,
     title = _INVISIBLE.sub("", title) if title else title
     if not text.strip():
         raise LoadError("no text in it")
-    if sum(ch.isprintable() or ch.isspace() for ch in text[:5000]) < 0.9 * min(len(text), 5000):
+    head = text[:5000]
+    if not _SPACE.sub("", head).isprintable() and \
+            sum(ch.isprintable() or ch.isspace() for ch in head) < 0.9 * len(head):
         raise LoadError("mostly unprintable characters: not an article")
     s = shape(text, title.strip() if title and title.strip() else None)
     return Document(

@@ -40,6 +40,7 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
     "chunk_tokens": (("ASSISTANT_CHUNK_TOKENS",), int),
     "chunk_overlap": (("ASSISTANT_CHUNK_OVERLAP",), int),
     "max_file_mb": (("ASSISTANT_MAX_FILE_MB",), float),
+    "ingest_workers": (("ASSISTANT_INGEST_WORKERS",), int),
     "min_support": (("ASSISTANT_MIN_SUPPORT",), float),
 }
 
@@ -82,6 +83,7 @@ class Settings:
     chunk_tokens: int = 160
     chunk_overlap: int = 40
     max_file_mb: float = 20.0
+    ingest_workers: int = 1  # processes that chunk and embed while the main one writes (0: in-process)
     min_support: float = 0.85
 
     @classmethod
@@ -114,6 +116,8 @@ class Settings:
             raise ConfigError("chunk_tokens must be at least 16 (ASSISTANT_CHUNK_TOKENS)")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError("chunk_overlap must be >= 0 and < chunk_tokens (ASSISTANT_CHUNK_OVERLAP)")
+        if not 0 <= self.ingest_workers <= 8:
+            raise ConfigError("ingest_workers must be 0..8 (ASSISTANT_INGEST_WORKERS)")
         if self.max_file_mb <= 0:
             raise ConfigError("max_file_mb must be positive (ASSISTANT_MAX_FILE_MB)")
         if self.generator not in GENERATORS:

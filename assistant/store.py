@@ -60,7 +60,14 @@ class Store(Protocol):
     def check_embedder(self, name: str) -> None: ...
     def find(self, doc_id: str) -> DocumentInfo | None: ...
     def find_by_hash(self, content_hash: str) -> str | None: ...
+    def existing(self, doc_ids: Sequence[str]) -> dict[str, str]: ...
+    def owners(self, hashes: Sequence[str]) -> dict[str, str]: ...
     def put(self, doc: Document, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None: ...
+    def put_many(self, items: Sequence[tuple[Document, Sequence[Chunk], np.ndarray]], replacing: set[str]) -> None: ...
+    def stamp(self) -> str: ...
+    def touch(self) -> None: ...
+    def doc_hashes(self) -> dict[str, str]: ...
+    def chunk_texts(self, doc_ids: Sequence[str]) -> list[tuple[str, str, str, str]]: ...
     def delete(self, doc_id: str) -> None: ...
     def documents(self) -> list[DocumentInfo]: ...
     def document(self, doc_id: str) -> Document: ...
@@ -72,7 +79,8 @@ class Store(Protocol):
 
 
 class ChromaStore:
-    """Two Chroma collections: `<name>` (chunks) and `<name>-docs` (documents)."""
+    """Three Chroma collections: `<name>` (chunk vectors with offsets), `<name>-docs`
+    (document records) and `<name>-texts` (each document's text, stored once)."""
 
     def __init__(self, settings: Settings, embedder_name: str) -> None:
         import chromadb
@@ -94,6 +102,10 @@ class ChromaStore:
                 configuration={"hnsw": {"space": "cosine"}}, metadata={"embedder": embedder_name})
             self._docs = self.client.get_or_create_collection(
                 f"{settings.collection}-docs", embedding_function=None)
+            # Article texts live in their own collection, as metadata: Chroma's full-text index
+            # on `documents` cost more than the vectors, and listing documents stays light.
+            self._texts = self.client.get_or_create_collection(
+                f"{settings.collection}-texts", embedding_function=None)
         except (ValueError, ConnectionError, OSError) as e:
             if settings.chroma_url:
                 raise StoreUnavailable("search unavailable: the Chroma server does not answer. Start it "
@@ -106,6 +118,10 @@ class ChromaStore:
                                        "check --index / ASSISTANT_INDEX or ASSISTANT_CHROMA_URL") from None
             raise
         self.location = settings.chroma_url or str(settings.index_path)
+        try:
+            self._max_batch = int(self.client.get_max_batch_size())
+        except Exception:  # older servers do not say
+            self._max_batch = 1000
 
     def check_embedder(self, name: str) -> None:
         """Raise EmbedderMismatch when the index was built with another embedder."""
@@ -129,22 +145,98 @@ class ChromaStore:
         return got["ids"][0] if got["ids"] else None
 
     @_guarded
+    def existing(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """Content hash of each of these documents that is indexed."""
+        out: dict[str, str] = {}
+        for i in range(0, len(doc_ids), _BATCH):
+            got = self._docs.get(ids=list(doc_ids[i:i + _BATCH]), include=["metadatas"])
+            out.update({d: m.get("content_hash", "") for d, m in zip(got["ids"], got["metadatas"])})
+        return out
+
+    @_guarded
+    def owners(self, hashes: Sequence[str]) -> dict[str, str]:
+        """The indexed document holding each of these content hashes."""
+        out: dict[str, str] = {}
+        for i in range(0, len(hashes), _BATCH):
+            got = self._docs.get(where={"content_hash": {"$in": list(hashes[i:i + _BATCH])}}, include=["metadatas"])
+            out.update({m.get("content_hash", ""): d for d, m in zip(got["ids"], got["metadatas"])})
+        return out
+
     def put(self, doc: Document, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
-        """Store a document and its chunks, replacing any earlier version of it.
-        New chunks go in first and old ones out last, so a crash never loses the old version."""
-        meta = _clean({"title": doc.title, "source": doc.source, "published": doc.published,
-                       "url": doc.url, "content_hash": doc.content_hash, "chunks": len(chunks),
-                       "chars": len(doc.text), "body_start": doc.body_start, "body_end": doc.body_end})
-        for i in range(0, len(chunks), _BATCH):
-            part = chunks[i:i + _BATCH]
-            self._chunks.upsert(
-                ids=[c.id for c in part], embeddings=embeddings[i:i + _BATCH].tolist(),
-                documents=[c.text for c in part],
-                metadatas=[_clean({"doc_id": doc.id, "start": c.start, "end": c.end, "position": c.position,
-                                   "content_hash": doc.content_hash, "title": doc.title,
-                                   "source": doc.source, "published": doc.published}) for c in part])
-        self._docs.upsert(ids=[doc.id], embeddings=[[1.0]], documents=[doc.text], metadatas=[meta])
-        self._chunks.delete(where={"$and": [{"doc_id": doc.id}, {"content_hash": {"$ne": doc.content_hash}}]})
+        """Store one document and its chunks, replacing any earlier version of it."""
+        self.put_many([(doc, chunks, embeddings)], replacing=set(self.existing([doc.id])))
+
+    @_guarded
+    def put_many(self, items: Sequence[tuple[Document, Sequence[Chunk], np.ndarray]], replacing: set[str]) -> None:
+        """Store documents and their chunks in few large writes. Chunk records carry offsets,
+        not text: a chunk's text is its document's `text[start:end]`, stored once.
+        New chunks go in first, document records next and stale chunks of the `replacing`
+        documents out last, so a crash never loses an old version (and `remove_orphans`
+        clears chunks whose document record never landed)."""
+        ids: list[str] = []
+        metas: list[dict[str, Any]] = []
+        vectors: list[np.ndarray] = []
+        for doc, chunks, embeddings in items:
+            ids += [c.id for c in chunks]
+            metas += [{"doc_id": doc.id, "start": c.start, "end": c.end, "position": c.position,
+                       "content_hash": doc.content_hash} for c in chunks]
+            vectors.append(np.asarray(embeddings, dtype=np.float32))
+        flat = np.concatenate(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
+        step = min(self._max_batch, 4096)
+        for i in range(0, len(ids), step):
+            self._chunks.upsert(ids=ids[i:i + step], embeddings=flat[i:i + step], metadatas=metas[i:i + step])
+        for i in range(0, len(items), 256):
+            part = items[i:i + 256]
+            ones = np.ones((len(part), 1), dtype=np.float32)
+            self._texts.upsert(ids=[d.id for d, _, _ in part], embeddings=ones,
+                               metadatas=[{"text": d.text} for d, _, _ in part])
+            self._docs.upsert(ids=[d.id for d, _, _ in part], embeddings=ones,  # the commit point
+                              metadatas=[_doc_meta(d, chunks) for d, chunks, _ in part])
+        for doc, _, _ in items:
+            if doc.id in replacing:
+                self._chunks.delete(where={"$and": [{"doc_id": doc.id}, {"content_hash": {"$ne": doc.content_hash}}]})
+
+    @_guarded
+    def stamp(self) -> str:
+        """Changes whenever any writer changed the index: its write generation and chunk count."""
+        meta = self.client.get_collection(self._docs.name).metadata or {}
+        return f"{meta.get('generation', '-')}/{self._chunks.count()}"
+
+    @_guarded
+    def touch(self) -> None:
+        """Record a write (a new generation), so other processes' BM25 catches up."""
+        import uuid
+
+        self._docs.modify(metadata={"generation": uuid.uuid4().hex})
+
+    @_guarded
+    def doc_hashes(self) -> dict[str, str]:
+        """Content hash of every indexed document."""
+        out: dict[str, str] = {}
+        offset = 0
+        while True:
+            got = self._docs.get(include=["metadatas"], limit=10_000, offset=offset)
+            out.update({d: m.get("content_hash", "") for d, m in zip(got["ids"], got["metadatas"])})
+            if len(got["ids"]) < 10_000:
+                return out
+            offset += 10_000
+
+    @_guarded
+    def chunk_texts(self, doc_ids: Sequence[str]) -> list[tuple[str, str, str, str]]:
+        """(chunk id, doc id, content hash, text) of the current chunks of these documents."""
+        out: list[tuple[str, str, str, str]] = []
+        for i in range(0, len(doc_ids), 200):
+            part = list(doc_ids[i:i + 200])
+            docs = self._docs.get(ids=part, include=["metadatas"])
+            texts = self._texts_of(docs["ids"])
+            current = {d: (texts.get(d), m.get("content_hash")) for d, m in zip(docs["ids"], docs["metadatas"])}
+            got = self._chunks.get(where={"doc_id": {"$in": part}}, include=["metadatas"])
+            rows = sorted(zip(got["ids"], got["metadatas"]), key=lambda r: (r[1]["doc_id"], int(r[1].get("position", 0))))
+            for cid, m in rows:
+                text, content_hash = current.get(m["doc_id"], (None, None))
+                if text is not None and m.get("content_hash") == content_hash:
+                    out.append((cid, m["doc_id"], content_hash, text[int(m["start"]):int(m["end"])]))
+        return out
 
     @_guarded
     def delete(self, doc_id: str) -> None:
@@ -152,6 +244,7 @@ class ChromaStore:
             raise DocumentNotFound(f"no document {doc_id!r} in the index; `assistant docs list` shows the ids")
         self._chunks.delete(where={"doc_id": doc_id})
         self._docs.delete(ids=[doc_id])
+        self._texts.delete(ids=[doc_id])
 
     @_guarded
     def documents(self) -> list[DocumentInfo]:
@@ -161,10 +254,11 @@ class ChromaStore:
 
     @_guarded
     def document(self, doc_id: str) -> Document:
-        got = self._docs.get(ids=[doc_id], include=["metadatas", "documents"])
-        if not got["ids"]:
+        got = self._docs.get(ids=[doc_id], include=["metadatas"])
+        text = self._texts_of([doc_id]).get(doc_id) if got["ids"] else None
+        if text is None:
             raise DocumentNotFound(f"no document {doc_id!r} in the index; `assistant docs list` shows the ids")
-        m, text = got["metadatas"][0], got["documents"][0]
+        m = got["metadatas"][0]
         return Document(id=doc_id, title=m.get("title", ""), source=m.get("source", ""), text=text,
                         content_hash=m.get("content_hash", ""), published=m.get("published"),
                         url=m.get("url"), body_start=int(m.get("body_start", 0)), body_end=int(m.get("body_end", -1)))
@@ -186,21 +280,47 @@ class ChromaStore:
         out: list[StoredChunk] = []
         wanted = list(ids) if ids is not None else self.chunk_ids()
         for i in range(0, len(wanted), _BATCH):
-            got = self._chunks.get(ids=wanted[i:i + _BATCH], include=["documents", "metadatas"])
-            by_id = {cid: _stored(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
+            got = self._chunks.get(ids=wanted[i:i + _BATCH], include=["metadatas"])
+            by_id = {c.id: c for c in self._join(got["ids"], got["metadatas"])}
             out.extend(by_id[c] for c in wanted[i:i + _BATCH] if c in by_id)
         return out
 
     @_guarded
     def query(self, embedding: np.ndarray, n: int) -> list[tuple[StoredChunk, float]]:
         """The `n` nearest chunks and their cosine similarity."""
-        total = self._chunks.count()
-        if total == 0:
-            return []
-        got = self._chunks.query(query_embeddings=[embedding.tolist()], n_results=min(n, total),
-                                 include=["documents", "metadatas", "distances"])
-        return [(_stored(cid, t, m), 1.0 - float(d)) for cid, t, m, d in
-                zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
+        got = self._chunks.query(query_embeddings=[embedding], n_results=n, include=["metadatas", "distances"])
+        sim = {cid: 1.0 - float(d) for cid, d in zip(got["ids"][0], got["distances"][0])}
+        return [(c, sim[c.id]) for c in self._join(got["ids"][0], got["metadatas"][0])]
+
+    def _join(self, ids: Sequence[str], metas: Sequence[dict[str, Any]]) -> list[StoredChunk]:
+        """Chunks with their text and document fields, read from their documents' records
+        (one read for all). Chunks whose document is missing or changed are left out."""
+        doc_ids = sorted({m["doc_id"] for m in metas})
+        got = self._docs.get(ids=doc_ids, include=["metadatas"]) if doc_ids else {"ids": [], "metadatas": []}
+        texts = self._texts_of(got["ids"])
+        docs = {d: (texts.get(d), m) for d, m in zip(got["ids"], got["metadatas"])}
+        out: list[StoredChunk] = []
+        for cid, m in zip(ids, metas):
+            text, dm = docs.get(m["doc_id"], (None, None))
+            if text is None or dm.get("content_hash") != m.get("content_hash", dm.get("content_hash")):
+                continue
+            start, end = int(m["start"]), int(m["end"])
+            out.append(StoredChunk(id=cid, doc_id=m["doc_id"], text=text[start:end], start=start, end=end,
+                                   title=dm.get("title", ""), source=dm.get("source", ""), published=dm.get("published")))
+        return out
+
+    def _texts_of(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """The texts of these documents (indexes written before the texts collection existed
+        keep them as the documents' Chroma `documents`)."""
+        if not doc_ids:
+            return {}
+        got = self._texts.get(ids=list(doc_ids), include=["metadatas"])
+        out = {d: m["text"] for d, m in zip(got["ids"], got["metadatas"]) if m and "text" in m}
+        missing = [d for d in doc_ids if d not in out]
+        if missing:
+            old = self._docs.get(ids=missing, include=["documents"])
+            out.update({d: t for d, t in zip(old["ids"], old["documents"]) if t is not None})
+        return out
 
     @_guarded
     def remove_orphans(self) -> int:
@@ -226,6 +346,7 @@ class ChromaStore:
         """Drop every document and chunk (for `--rebuild`)."""
         self.client.delete_collection(self._chunks.name)
         self.client.delete_collection(self._docs.name)
+        self.client.delete_collection(self._texts.name)
 
 
 def _clean(meta: dict[str, Any]) -> dict[str, Any]:
@@ -238,6 +359,7 @@ def _info(doc_id: str, m: dict[str, Any]) -> DocumentInfo:
                         url=m.get("url"), chunks=int(m.get("chunks", 0)), chars=int(m.get("chars", 0)))
 
 
-def _stored(cid: str, text: str, m: dict[str, Any]) -> StoredChunk:
-    return StoredChunk(id=cid, doc_id=m["doc_id"], text=text, start=int(m["start"]), end=int(m["end"]),
-                       title=m.get("title", ""), source=m.get("source", ""), published=m.get("published"))
+def _doc_meta(doc: Document, chunks: Sequence[Chunk]) -> dict[str, Any]:
+    return _clean({"title": doc.title, "source": doc.source, "published": doc.published, "url": doc.url,
+                   "content_hash": doc.content_hash, "chunks": len(chunks), "chars": len(doc.text),
+                   "body_start": doc.body_start, "body_end": doc.body_end})

@@ -59,10 +59,12 @@ def _strip(text: str, a: int, b: int) -> tuple[int, int]:
 def _is_abbreviation(segment: str, dot: int) -> bool:
     if segment[dot] != ".":
         return False
-    m = re.search(r"([\w.]+)$", segment[:dot])
-    if not m:
+    start = dot  # walk back over the word before the dot (a regex anchored at $ rescans the line)
+    while start > 0 and (segment[start - 1].isalnum() or segment[start - 1] in "._"):
+        start -= 1
+    if start == dot:
         return False
-    word = m.group(1)
+    word = segment[start:dot]
     if word.lower() == "no":  # "No. 5", but not "said no."
         return segment[dot + 1:].lstrip()[:1].isdigit()
     if word.lower().rstrip(".") in _ABBREVIATIONS:
@@ -104,13 +106,22 @@ def words(text: str) -> list[str]:
     return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
 
 
+_US = re.compile(r"\bU\.S\.(?:A\.)?")
+
+
 def terms(text: str) -> list[str]:
     """Stemmed content words (stopwords removed); the unit of lexical matching and BM25."""
-    toks: list[str] = []
-    for w in words(re.sub(r"\bU\.S\.(?:A\.)?", "US", text)):
-        w = w.removesuffix("'s")
-        if w in STOPWORDS or len(w) < 2 and not w.isdigit():
-            continue
-        parts = [p for p in w.split("-") if p] if "-" in w else [w]
-        toks.extend(_IRREGULAR.get(p, p) for p in parts if p not in STOPWORDS)
-    return _stemmer().stemWords(toks)
+    out: list[str] = []
+    for w in _WORD.findall(_US.sub("US", text)):
+        out.extend(_word_terms(w))
+    return out
+
+
+@lru_cache(maxsize=1 << 18)
+def _word_terms(raw: str) -> tuple[str, ...]:
+    """The stemmed terms of one raw word token (cached: news vocabulary repeats)."""
+    w = raw.lower().replace("’", "'").removesuffix("'s")
+    if w in STOPWORDS or len(w) < 2 and not w.isdigit():
+        return ()
+    parts = [p for p in w.split("-") if p] if "-" in w else [w]
+    return tuple(_stemmer().stemWords([_IRREGULAR.get(p, p) for p in parts if p not in STOPWORDS]))
