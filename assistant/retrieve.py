@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from .embed import Embedder
 from .keyword import KeywordIndex
-from .store import Store, StoredChunk
+from .store import Store
 from .types import Passage
 
 RRF_K = 60
@@ -31,23 +31,25 @@ class HybridRetriever:
     mode: str = "hybrid"  # or "dense" / "bm25", for baselines
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
-        """The `k` best passages for `query`, best first, with dense, BM25 and fused scores."""
+        """The `k` best passages for `query`, best first, with dense, BM25 and fused scores.
+        Only the `k` fused winners are read from the store."""
         pool = max(self.pool, 2 * k)
-        dense: list[tuple[StoredChunk, float]] = []
-        if self.mode in ("hybrid", "dense"):
-            dense = self.store.query(self.embedder.embed([query])[0], pool)
+        dense: list[tuple[str, float]] = []
+        if self.mode in ("hybrid", "dense"):  # dense alone needs no candidates beyond the k it returns
+            dense = self.store.query(self.embedder.embed([query])[0], pool if self.mode == "hybrid" else k)
         sparse = self.keyword.search(query, pool) if self.mode in ("hybrid", "bm25") else []
-        dense_score = {c.id: s for c, s in dense}
+        dense_score = dict(dense)
         bm25_score = dict(sparse)
-        fused = rrf([[c.id for c, _ in dense], [cid for cid, _ in sparse]])
+        fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in sparse]])
         best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
-        known = {c.id: c for c, _ in dense}
-        missing = [cid for cid in best if cid not in known]
-        known.update({c.id: c for c in self.store.chunks(missing)} if missing else {})
+        refs = {r.id: r for r in self.keyword.locate(best)}
+        missing = [cid for cid in best if cid not in refs]  # written after the BM25 catalog's stamp
+        refs.update({r.id: r for r in self.store.locate(missing)} if missing else {})
+        read = {c.id: c for c in self.store.read([refs[cid] for cid in best if cid in refs])}
         return [
-            Passage(chunk_id=cid, doc_id=known[cid].doc_id, title=known[cid].title, source=known[cid].source,
-                    text=known[cid].text, start=known[cid].start, end=known[cid].end, rank=rank,
+            Passage(chunk_id=cid, doc_id=read[cid].doc_id, title=read[cid].title, source=read[cid].source,
+                    text=read[cid].text, start=read[cid].start, end=read[cid].end, rank=rank,
                     score=round(fused[cid], 6), dense_score=dense_score.get(cid), bm25_score=bm25_score.get(cid),
-                    published=known[cid].published)
-            for rank, cid in enumerate((c for c in best if c in known), start=1)
+                    published=read[cid].published)
+            for rank, cid in enumerate((c for c in best if c in read), start=1)
         ]

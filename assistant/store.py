@@ -6,6 +6,8 @@ derived from it."""
 from __future__ import annotations
 
 import functools
+import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence, TypeVar
 from urllib.parse import urlparse
@@ -14,7 +16,7 @@ import numpy as np
 
 from .errors import AssistantError, DocumentNotFound, EmbedderMismatch, StoreUnavailable
 from .settings import Settings
-from .types import Chunk, Document, DocumentInfo
+from .types import Chunk, ChunkRef, Document, DocumentInfo
 
 _BATCH = 1000
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,13 +69,15 @@ class Store(Protocol):
     def stamp(self) -> str: ...
     def touch(self) -> None: ...
     def doc_hashes(self) -> dict[str, str]: ...
-    def chunk_texts(self, doc_ids: Sequence[str]) -> list[tuple[str, str, str, str]]: ...
+    def chunk_texts(self, doc_ids: Sequence[str]) -> list[tuple[str, str, str, str, int, int]]: ...
     def delete(self, doc_id: str) -> None: ...
     def documents(self) -> list[DocumentInfo]: ...
     def document(self, doc_id: str) -> Document: ...
     def chunk_ids(self) -> list[str]: ...
     def chunks(self, ids: Sequence[str] | None = None) -> list[StoredChunk]: ...
-    def query(self, embedding: np.ndarray, n: int) -> list[tuple[StoredChunk, float]]: ...
+    def query(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]: ...
+    def locate(self, ids: Sequence[str]) -> list[ChunkRef]: ...
+    def read(self, refs: Sequence[ChunkRef]) -> list[StoredChunk]: ...
     def remove_orphans(self) -> int: ...
     def reset(self) -> None: ...
 
@@ -118,6 +122,7 @@ class ChromaStore:
                                        "check --index / ASSISTANT_INDEX or ASSISTANT_CHROMA_URL") from None
             raise
         self.location = settings.chroma_url or str(settings.index_path)
+        self._doc_cache: OrderedDict[tuple[str, str], tuple[str, dict[str, Any]]] = OrderedDict()
         try:
             self._max_batch = int(self.client.get_max_batch_size())
         except Exception:  # older servers do not say
@@ -178,8 +183,9 @@ class ChromaStore:
         vectors: list[np.ndarray] = []
         for doc, chunks, embeddings in items:
             ids += [c.id for c in chunks]
-            metas += [{"doc_id": doc.id, "start": c.start, "end": c.end, "position": c.position,
-                       "content_hash": doc.content_hash} for c in chunks]
+            # Few keys: every metadata key costs Chroma an inverted-index write. The version
+            # (content hash prefix) and position are in the chunk id: "<hash[:16]>-<position>".
+            metas += [{"doc_id": doc.id, "start": c.start, "end": c.end} for c in chunks]
             vectors.append(np.asarray(embeddings, dtype=np.float32))
         flat = np.concatenate(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
         step = min(self._max_batch, 4096)
@@ -188,19 +194,24 @@ class ChromaStore:
         for i in range(0, len(items), 256):
             part = items[i:i + 256]
             ones = np.ones((len(part), 1), dtype=np.float32)
-            self._texts.upsert(ids=[d.id for d, _, _ in part], embeddings=ones,
-                               metadatas=[{"text": d.text} for d, _, _ in part])
+            self._texts.upsert(ids=[d.id for d, _, _ in part], embeddings=ones,  # one read per cited document
+                               metadatas=[_clean({"text": d.text, "content_hash": d.content_hash, "title": d.title,
+                                                  "source": d.source, "published": d.published}) for d, _, _ in part])
             self._docs.upsert(ids=[d.id for d, _, _ in part], embeddings=ones,  # the commit point
                               metadatas=[_doc_meta(d, chunks) for d, chunks, _ in part])
         for doc, _, _ in items:
             if doc.id in replacing:
-                self._chunks.delete(where={"$and": [{"doc_id": doc.id}, {"content_hash": {"$ne": doc.content_hash}}]})
+                old = self._chunks.get(where={"doc_id": doc.id}, include=[])["ids"]
+                stale = [cid for cid in old if version(cid) != doc.content_hash[:16]]
+                if stale:
+                    self._chunks.delete(ids=stale)
 
     @_guarded
     def stamp(self) -> str:
-        """Changes whenever any writer changed the index: its write generation and chunk count."""
+        """Changes whenever any writer changed the index (every write sets a new generation
+        first); one small read, where counting the chunks would cost milliseconds."""
         meta = self.client.get_collection(self._docs.name).metadata or {}
-        return f"{meta.get('generation', '-')}/{self._chunks.count()}"
+        return str(meta.get("generation", "-"))
 
     @_guarded
     def touch(self) -> None:
@@ -222,20 +233,21 @@ class ChromaStore:
             offset += 10_000
 
     @_guarded
-    def chunk_texts(self, doc_ids: Sequence[str]) -> list[tuple[str, str, str, str]]:
-        """(chunk id, doc id, content hash, text) of the current chunks of these documents."""
-        out: list[tuple[str, str, str, str]] = []
+    def chunk_texts(self, doc_ids: Sequence[str]) -> list[tuple[str, str, str, str, int, int]]:
+        """(chunk id, doc id, content hash, text, start, end) of the current chunks of these documents."""
+        out: list[tuple[str, str, str, str, int, int]] = []
         for i in range(0, len(doc_ids), 200):
             part = list(doc_ids[i:i + 200])
             docs = self._docs.get(ids=part, include=["metadatas"])
             texts = self._texts_of(docs["ids"])
-            current = {d: (texts.get(d), m.get("content_hash")) for d, m in zip(docs["ids"], docs["metadatas"])}
+            current = {d: (texts.get(d), m.get("content_hash", "")) for d, m in zip(docs["ids"], docs["metadatas"])}
             got = self._chunks.get(where={"doc_id": {"$in": part}}, include=["metadatas"])
-            rows = sorted(zip(got["ids"], got["metadatas"]), key=lambda r: (r[1]["doc_id"], int(r[1].get("position", 0))))
+            rows = sorted(zip(got["ids"], got["metadatas"]), key=lambda r: (r[1]["doc_id"], r[0]))
             for cid, m in rows:
                 text, content_hash = current.get(m["doc_id"], (None, None))
-                if text is not None and m.get("content_hash") == content_hash:
-                    out.append((cid, m["doc_id"], content_hash, text[int(m["start"]):int(m["end"])]))
+                if text is not None and version(cid) == content_hash[:16]:
+                    a, b = int(m["start"]), int(m["end"])
+                    out.append((cid, m["doc_id"], content_hash, text[a:b], a, b))
         return out
 
     @_guarded
@@ -258,7 +270,7 @@ class ChromaStore:
         text = self._texts_of([doc_id]).get(doc_id) if got["ids"] else None
         if text is None:
             raise DocumentNotFound(f"no document {doc_id!r} in the index; `assistant docs list` shows the ids")
-        m = got["metadatas"][0]
+        m = _unpack(got["metadatas"][0])
         return Document(id=doc_id, title=m.get("title", ""), source=m.get("source", ""), text=text,
                         content_hash=m.get("content_hash", ""), published=m.get("published"),
                         url=m.get("url"), body_start=int(m.get("body_start", 0)), body_end=int(m.get("body_end", -1)))
@@ -286,28 +298,58 @@ class ChromaStore:
         return out
 
     @_guarded
-    def query(self, embedding: np.ndarray, n: int) -> list[tuple[StoredChunk, float]]:
-        """The `n` nearest chunks and their cosine similarity."""
-        got = self._chunks.query(query_embeddings=[embedding], n_results=n, include=["metadatas", "distances"])
-        sim = {cid: 1.0 - float(d) for cid, d in zip(got["ids"][0], got["distances"][0])}
-        return [(c, sim[c.id]) for c in self._join(got["ids"][0], got["metadatas"][0])]
+    def query(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """The ids of the `n` nearest chunks and their cosine similarity (no metadata: the
+        BM25 catalog or `locate` says where they are)."""
+        got = self._chunks.query(query_embeddings=[embedding], n_results=n, include=["distances"])
+        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0])]
+
+    @_guarded
+    def locate(self, ids: Sequence[str]) -> list[ChunkRef]:
+        """Where these chunks are (document, offsets), without reading any text."""
+        got = self._chunks.get(ids=list(ids), include=["metadatas"]) if ids else {"ids": [], "metadatas": []}
+        return [_ref(cid, m) for cid, m in zip(got["ids"], got["metadatas"])]
+
+    @_guarded
+    def read(self, refs: Sequence[ChunkRef]) -> list[StoredChunk]:
+        """The chunks' text and document fields; those whose document is gone or changed are
+        left out. Documents are cached by (id, content hash): a version's text never changes."""
+        self._load_docs({r.doc_id for r in refs if (r.doc_id, r.version) not in self._doc_cache})
+        out: list[StoredChunk] = []
+        for r in refs:
+            key = (r.doc_id, r.version)
+            doc = self._doc_cache.get(key)
+            if doc is None:
+                continue
+            self._doc_cache.move_to_end(key)
+            text, m = doc
+            out.append(StoredChunk(id=r.id, doc_id=r.doc_id, text=text[r.start:r.end], start=r.start, end=r.end,
+                                   title=m.get("title", ""), source=m.get("source", ""), published=m.get("published")))
+        return out
 
     def _join(self, ids: Sequence[str], metas: Sequence[dict[str, Any]]) -> list[StoredChunk]:
-        """Chunks with their text and document fields, read from their documents' records
-        (one read for all). Chunks whose document is missing or changed are left out."""
-        doc_ids = sorted({m["doc_id"] for m in metas})
-        got = self._docs.get(ids=doc_ids, include=["metadatas"]) if doc_ids else {"ids": [], "metadatas": []}
+        return self.read([_ref(cid, m) for cid, m in zip(ids, metas)])
+
+    def _load_docs(self, doc_ids: set[str]) -> None:
+        if not doc_ids:
+            return
+        ready = self._texts.get(ids=sorted(doc_ids), include=["metadatas"])
+        for d, m in zip(ready["ids"], ready["metadatas"]):
+            if m and "text" in m and "content_hash" in m:
+                self._doc_cache[(d, m["content_hash"][:16])] = (m["text"], m)
+                doc_ids.discard(d)
+        if not doc_ids:  # else: documents written before texts carried their fields
+            return self._trim_cache()
+        got = self._docs.get(ids=sorted(doc_ids), include=["metadatas"])
         texts = self._texts_of(got["ids"])
-        docs = {d: (texts.get(d), m) for d, m in zip(got["ids"], got["metadatas"])}
-        out: list[StoredChunk] = []
-        for cid, m in zip(ids, metas):
-            text, dm = docs.get(m["doc_id"], (None, None))
-            if text is None or dm.get("content_hash") != m.get("content_hash", dm.get("content_hash")):
-                continue
-            start, end = int(m["start"]), int(m["end"])
-            out.append(StoredChunk(id=cid, doc_id=m["doc_id"], text=text[start:end], start=start, end=end,
-                                   title=dm.get("title", ""), source=dm.get("source", ""), published=dm.get("published")))
-        return out
+        for d, m in zip(got["ids"], got["metadatas"]):
+            if d in texts:
+                self._doc_cache[(d, m.get("content_hash", "")[:16])] = (texts[d], _unpack(m))
+        self._trim_cache()
+
+    def _trim_cache(self) -> None:
+        while len(self._doc_cache) > 256:
+            self._doc_cache.popitem(last=False)
 
     def _texts_of(self, doc_ids: Sequence[str]) -> dict[str, str]:
         """The texts of these documents (indexes written before the texts collection existed
@@ -333,7 +375,7 @@ class ChromaStore:
         while True:
             got = self._chunks.get(include=["metadatas"], limit=10_000, offset=offset)
             stale += [cid for cid, m in zip(got["ids"], got["metadatas"])
-                      if current.get(m.get("doc_id")) != m.get("content_hash")]
+                      if (current.get(m.get("doc_id")) or "")[:16] != version(cid)]
             if len(got["ids"]) < 10_000:
                 break
             offset += 10_000
@@ -354,12 +396,32 @@ def _clean(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def _info(doc_id: str, m: dict[str, Any]) -> DocumentInfo:
+    m = _unpack(m)
     return DocumentInfo(id=doc_id, title=m.get("title", ""), source=m.get("source", ""),
                         content_hash=m.get("content_hash", ""), published=m.get("published"),
                         url=m.get("url"), chunks=int(m.get("chunks", 0)), chars=int(m.get("chars", 0)))
 
 
+def _ref(cid: str, m: dict[str, Any]) -> ChunkRef:
+    return ChunkRef(cid, m["doc_id"], version(cid), int(m["start"]), int(m["end"]))
+
+
+def version(chunk_id: str) -> str:
+    """The document version a chunk belongs to: the content-hash prefix its id starts with."""
+    return chunk_id.partition("-")[0]
+
+
 def _doc_meta(doc: Document, chunks: Sequence[Chunk]) -> dict[str, Any]:
-    return _clean({"title": doc.title, "source": doc.source, "published": doc.published, "url": doc.url,
-                   "content_hash": doc.content_hash, "chunks": len(chunks), "chars": len(doc.text),
-                   "body_start": doc.body_start, "body_end": doc.body_end})
+    """A document record: the content hash (filtered on) and the rest packed as one JSON
+    string, since each metadata key costs Chroma an inverted-index write."""
+    info = _clean({"title": doc.title, "source": doc.source, "published": doc.published, "url": doc.url,
+                   "chunks": len(chunks), "chars": len(doc.text), "body_start": doc.body_start,
+                   "body_end": doc.body_end})
+    return {"content_hash": doc.content_hash, "info": json.dumps(info, ensure_ascii=False)}
+
+
+def _unpack(m: dict[str, Any]) -> dict[str, Any]:
+    """A document record's fields (records written before packing have them as keys)."""
+    if "info" not in m:
+        return m
+    return {**json.loads(m["info"]), "content_hash": m.get("content_hash", "")}

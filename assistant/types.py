@@ -159,3 +159,15 @@ def to_dict(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): to_dict(v) for k, v in obj.items()}
     return obj
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    """Where a chunk is: its document, that document's version (the first 16 hex digits of
+    its content hash, which start the chunk id) and offsets."""
+
+    id: str
+    doc_id: str
+    version: str
+    start: int
+    end: int
