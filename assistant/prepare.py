@@ -77,11 +77,16 @@ _worker: dict[str, Any] = {}  # the worker process's own chunker and embedder (o
 
 
 def _init_worker(settings: Settings) -> None:
-    _worker["chunker"] = Chunker(settings.chunk_tokens, settings.chunk_overlap)
-    _worker["embedder"] = make_embedder(settings)
+    try:
+        _worker["chunker"] = Chunker(settings.chunk_tokens, settings.chunk_overlap)
+        _worker["embedder"] = make_embedder(settings)
+    except errors.AssistantError as e:  # raised with the first batch: a failed initializer breaks the pool
+        _worker["error"] = e
 
 
 def _run_in_worker(docs: Sequence[Document]) -> list[Prepared | Failed]:
+    if "error" in _worker:
+        raise _worker["error"]
     return prepare(docs, _worker["chunker"], _worker["embedder"])
 
 
