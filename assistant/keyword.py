@@ -125,7 +125,7 @@ class KeywordIndex:
         if self._avgdl is None:
             self._avgdl = float(self.lens[self.alive].mean()) or 1.0
         scores = np.zeros(len(self.row_ids), dtype=np.float32)
-        for term in q:  # a repeated query term counts again, as in bm25s
+        for term in q:  # a repeated query term counts again
             rows, tf = self._postings(term)
             if not len(rows):
                 continue
