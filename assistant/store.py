@@ -60,11 +60,8 @@ class Store(Protocol):
     """What the assistant needs from a vector store."""
 
     def check_embedder(self, name: str) -> None: ...
-    def find(self, doc_id: str) -> DocumentInfo | None: ...
-    def find_by_hash(self, content_hash: str) -> str | None: ...
     def existing(self, doc_ids: Sequence[str]) -> dict[str, str]: ...
     def owners(self, hashes: Sequence[str]) -> dict[str, str]: ...
-    def put(self, doc: Document, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None: ...
     def put_many(self, items: Sequence[tuple[Document, Sequence[Chunk], np.ndarray]], replacing: set[str]) -> None: ...
     def stamp(self) -> str: ...
     def touch(self) -> None: ...
@@ -138,18 +135,6 @@ class ChromaStore:
                 f"`assistant ingest PATH --rebuild` (or pick a new --index DIR).")
 
     @_guarded
-    def find(self, doc_id: str) -> DocumentInfo | None:
-        got = self._docs.get(ids=[doc_id], include=["metadatas"])
-        if not got["ids"]:
-            return None
-        return _info(doc_id, got["metadatas"][0])
-
-    @_guarded
-    def find_by_hash(self, content_hash: str) -> str | None:
-        got = self._docs.get(where={"content_hash": content_hash}, include=[], limit=1)
-        return got["ids"][0] if got["ids"] else None
-
-    @_guarded
     def existing(self, doc_ids: Sequence[str]) -> dict[str, str]:
         """Content hash of each of these documents that is indexed."""
         out: dict[str, str] = {}
@@ -166,10 +151,6 @@ class ChromaStore:
             got = self._docs.get(where={"content_hash": {"$in": list(hashes[i:i + _BATCH])}}, include=["metadatas"])
             out.update({m.get("content_hash", ""): d for d, m in zip(got["ids"], got["metadatas"])})
         return out
-
-    def put(self, doc: Document, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
-        """Store one document and its chunks, replacing any earlier version of it."""
-        self.put_many([(doc, chunks, embeddings)], replacing=set(self.existing([doc.id])))
 
     @_guarded
     def put_many(self, items: Sequence[tuple[Document, Sequence[Chunk], np.ndarray]], replacing: set[str]) -> None:
@@ -252,7 +233,7 @@ class ChromaStore:
 
     @_guarded
     def delete(self, doc_id: str) -> None:
-        if self.find(doc_id) is None:
+        if doc_id not in self.existing([doc_id]):
             raise DocumentNotFound(f"no document {doc_id!r} in the index; `assistant docs list` shows the ids")
         self._chunks.delete(where={"doc_id": doc_id})
         self._docs.delete(ids=[doc_id])
