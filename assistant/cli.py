@@ -1,4 +1,4 @@
-"""`assistant` command line: ingest, ask, chat, docs, serve, eval, eval-halueval."""
+"""`assistant` command line: ingest, repair, ask, chat, docs, serve, eval, eval-halueval."""
 from __future__ import annotations
 
 import argparse
@@ -48,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="print `added|updated|unchanged DOC_ID` as each document is committed")
+
+    p = sub.add_parser("repair", parents=[common], help="rebuild a damaged index from the article texts it holds",
+                       description="Rebuild the vector and keyword (BM25) indexes from the article texts stored in "
+                                   "the index itself; no source files needed. Use it when a crash, a kill or a full "
+                                   "disk left the index failing (errors that name `assistant repair`). The documents "
+                                   "are first written to a backup file beside the index; an interrupted repair is "
+                                   "finished by running it again.")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = sub.add_parser("ask", parents=[common], help="answer one question",
                        description="Answer one question from the indexed articles, with citations.")
@@ -156,10 +164,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    bot = make_assistant(args)
+    bar = tqdm(total=0, unit="doc", desc="repairing", file=sys.stderr, disable=None)
+
+    def progress(done: int, total: int, label: str) -> None:
+        bar.total, bar.n = total, done
+        bar.refresh()
+
+    try:
+        report = bot.repair(progress=progress)
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(to_dict(report), ensure_ascii=False, indent=2))
+    else:
+        again = " (finished an interrupted repair)" if report.resumed else ""
+        print(f"repaired: {report.documents} documents, {report.chunks} chunks indexed again{again}")
+    return 0
+
+
 def format_report(report: IngestReport) -> str:
     """Human summary of an ingest."""
     lines = [f"added {len(report.added)}, updated {len(report.updated)}, unchanged {len(report.unchanged)}, "
-             f"skipped {len(report.skipped)} ({report.chunks_added} chunks indexed)"]
+             f"skipped {len(report.skipped)}" + (f", removed {len(report.removed)}" if report.removed else "")
+             + f" ({report.chunks_added} chunks indexed)"]
     lines += [f"  skipped {s.source}: {s.reason}" for s in report.skipped]
     return "\n".join(lines)
 
@@ -327,7 +358,7 @@ def cmd_eval_halueval(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "chat": cmd_chat, "docs": cmd_docs, "serve": cmd_serve,
+COMMANDS = {"ingest": cmd_ingest, "repair": cmd_repair, "ask": cmd_ask, "chat": cmd_chat, "docs": cmd_docs, "serve": cmd_serve,
             "eval": cmd_eval, "eval-halueval": cmd_eval_halueval}
 
 if __name__ == "__main__":

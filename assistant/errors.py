@@ -60,3 +60,19 @@ class InvalidQuestion(AssistantError):
 
 class IndexLocked(AssistantError):
     """Another process is writing to the same local index."""
+
+
+class LocalModelCrashed(ModelUnavailable):
+    """The local LLM server process died (e.g. SIGSEGV/SIGILL from a build for another CPU)."""
+
+
+class IndexDamaged(StoreUnavailable):
+    """The index's files are broken; the message says how to repair it."""
+
+
+class DiskFull(StoreUnavailable):
+    """The disk holding the index is full; nothing already indexed was lost."""
+
+
+class IngestWorkerFailed(AssistantError):
+    """The ingest worker process crashed, exited, could not start or sent garbage."""

@@ -3,9 +3,7 @@
 The CLI, the Gradio UI and the evaluation all go through this class."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -19,14 +17,16 @@ from .embed import Embedder, make_embedder
 from .extractive import ExtractiveGenerator
 from .guard import strip_links
 from .generate import Generator, OpenAIGenerator, StreamEnd
+from .index import Index
+from .ingest import ingest_documents
 from .keyword import KeywordIndex
 from .load import load_paths
-from .lock import WriteLock
-from .prepare import Failed, Prepared, Preparer
+from .prepare import Preparer
+from .repair import RepairReport, repair_index
 from .retrieve import HybridRetriever
 from .settings import Settings
 from .store import ChromaStore
-from .types import Answer, Document, DocumentInfo, IngestReport, Passage, Skipped, Usage
+from .types import Answer, Document, DocumentInfo, IngestReport, Passage, Usage
 
 Progress = Callable[[int, int, str], None]
 PARALLEL_MIN_DOCS = 200  # smaller ingests are prepared in-process (a worker takes ~1 s to start)
@@ -44,11 +44,9 @@ class Assistant:
         base = settings or Settings.load()
         self.settings = base.replace(index=str(index) if index is not None else None, **overrides)
         self._embedder: Embedder | None = None
-        self._store: ChromaStore | None = None
-        self._keyword: KeywordIndex | None = None
+        self.index = Index(self.settings, lambda: self.embedder)
         self._generator: Generator | None = None
         self._local: Any = None  # LocalLLMServer, when the local tiny LLM is in use
-        self._lock: WriteLock | None = None
         self._chunker = Chunker(self.settings.chunk_tokens, self.settings.chunk_overlap)
 
     # -- parts, built lazily ------------------------------------------------------------
@@ -60,42 +58,12 @@ class Assistant:
 
     @property
     def store(self) -> ChromaStore:
-        if self._store is None:
-            store = ChromaStore(self.settings, self.embedder.name)
-            store.check_embedder(self.embedder.name)
-            self._store = store
-        return self._store
+        """The vector store (opened on first use)."""
+        return self.index.store
 
     def keyword(self) -> KeywordIndex:
-        """The BM25 index, in step with the store: loaded from its cache beside the index,
-        and caught up (only the documents that changed) when another process wrote or a
-        crash left the cache behind. One cheap stamp read when nothing changed."""
-        stamp = self.store.stamp()
-        index = self._keyword
-        if index is not None and index.stamp == stamp:
-            return index
-        cache = self._cache_dir()
-        saved = KeywordIndex.load(cache)
-        if saved is not None and (index is None or saved.stamp == stamp):
-            index = saved
-        index = index or KeywordIndex()
-        if index.stamp != stamp:
-            index.sync(self.store, stamp)
-            try:
-                index.save(cache)
-            except OSError:
-                pass  # a read-only index still answers; the cache is only a speed-up
-        self._keyword = index
-        return index
-
-    def _idf(self, term: str) -> float:
-        return (self._keyword or self.keyword()).idf(term)
-
-    def _cache_dir(self) -> Path:
-        if self.settings.chroma_url:
-            safe = "".join(ch if ch.isalnum() else "_" for ch in self.settings.chroma_url)
-            return self.settings.index_path / "remote" / safe / f"bm25-{self.settings.collection}"
-        return self.settings.index_path / f"bm25-{self.settings.collection}"
+        """The BM25 index, in step with the store (see `Index.keyword`)."""
+        return self.index.keyword()
 
     @property
     def generator(self) -> Generator:
@@ -108,14 +76,12 @@ class Assistant:
                     raise errors.ConfigError("generator 'openai' needs a model: set ASSISTANT_LLM_MODEL (or --model)")
                 self._generator = self._llm(s.llm_model, s.llm_base_url, s.llm_api_key, "openai")
             elif s.generator == "local":
-                from .local_llm import MODEL_NAME, LocalLLMServer
+                from .local_llm import LocalGenerator
 
-                self._local = LocalLLMServer(s.local_model, s.local_port).start()
-                gen = self._llm(MODEL_NAME, self._local.url, None, "local")
-                gen.context_tokens = min(gen.context_tokens, 3000)
-                self._generator = gen
+                local = LocalGenerator.from_settings(s)  # restarts its server once if it crashes
+                self._local, self._generator = local.server, local
             else:
-                self._generator = ExtractiveGenerator(idf=self._idf, embed=self.embedder.embed)
+                self._generator = ExtractiveGenerator(idf=self.index.idf, embed=self.embedder.embed)
         return self._generator
 
     def _llm(self, model: str, base_url: str | None, api_key: str | None, name: str) -> OpenAIGenerator:
@@ -133,7 +99,7 @@ class Assistant:
         if (o.embedder, o.embed_base_url) == (s.embedder, s.embed_base_url):
             other._embedder = self._embedder
             if (o.index, o.chroma_url, o.collection) == (s.index, s.chroma_url, s.collection):
-                other._store, other._keyword = self._store, self._keyword
+                other.index.share(self.index)
         if o.generator == "local" and s.generator == "local" and self._local is not None:
             other._local, other._generator = self._local, self._generator
         return other
@@ -164,14 +130,6 @@ class Assistant:
         self.close()
 
     # -- index management -----------------------------------------------------------------
-    def _writing(self) -> Any:
-        """The write lock of a local index (a Chroma server orders its own writers)."""
-        if self.settings.chroma_url:
-            return contextlib.nullcontext()
-        if self._lock is None:
-            self._lock = WriteLock(self.settings.index_path)
-        return self._lock
-
     def ingest(self, paths: Sequence[str | Path], progress: Progress | None = None,
                on_document: Callable[[str, str], None] | None = None) -> IngestReport:
         """Load, chunk, embed and index files or directories. Idempotent: an unchanged file
@@ -181,123 +139,24 @@ class Assistant:
         `on_document(doc_id, status)` is called once each document is committed.
         Raises IndexLocked when another process is writing to the same local index."""
         loaded = load_paths(list(paths), int(self.settings.max_file_mb * 1_000_000))
-        docs = loaded.documents
-        added: list[str] = []
-        updated: list[str] = []
-        unchanged: list[str] = []
-        skipped: list[Skipped] = list(loaded.skipped)
-        n_chunks = 0
-        total = len(docs)
-        with self._writing(), Preparer(self.settings, self._chunker, self.embedder,
-                                       self.settings.ingest_workers if total >= PARALLEL_MIN_DOCS else 0) as prep:
-            pending = self._cache_dir().with_name(self._cache_dir().name + ".pending")
-            if pending.exists():  # the last ingest was interrupted: clear chunks it left half-written
-                self.store.remove_orphans()
-            keyword = self.keyword()
-            pending.parent.mkdir(parents=True, exist_ok=True)
-            pending.touch()
-            owned: dict[str, str] = {}  # content hash -> doc id, for this run
-            seen: set[str] = set()  # doc ids written in this run
-            done = 0
+        workers = self.settings.ingest_workers if len(loaded.documents) >= PARALLEL_MIN_DOCS else 0
+        with Preparer(self.settings, self._chunker, self.embedder, workers) as prep:
+            return ingest_documents(self.index, loaded.documents, prep, loaded.skipped, progress, on_document,
+                                    loaded.collections)
 
-            def plan(part: Sequence[Document]) -> tuple[list[Document], dict[str, str]]:
-                """The documents of `part` that need writing (the rest are unchanged or skipped)."""
-                before = self.store.existing([d.id for d in part])
-                owners = self.store.owners(sorted({d.content_hash for d in part if before.get(d.id) != d.content_hash}))
-                todo: list[Document] = []
-                for doc in part:
-                    if before.get(doc.id) == doc.content_hash:
-                        unchanged.append(doc.id)
-                        if on_document:
-                            on_document(doc.id, "unchanged")
-                        continue
-                    twin = owned.get(doc.content_hash) or owners.get(doc.content_hash)
-                    if twin is not None and twin != doc.id:
-                        skipped.append(Skipped(doc.source, f"same text as document {twin!r}, already indexed"))
-                    elif doc.id in seen:
-                        skipped.append(Skipped(doc.source, f"another file in this ingest has the document id {doc.id!r}"))
-                    else:
-                        todo.append(doc)
-                        owned[doc.content_hash] = doc.id
-                        seen.add(doc.id)
-                return todo, before
-
-            def commit(job: Any, before: dict[str, str], size: int) -> None:
-                """Write one prepared batch: chunks, then documents, then the BM25 rows."""
-                nonlocal n_chunks, done
-                results = job.result()
-                ready = [r for r in results if isinstance(r, Prepared)]
-                skipped.extend(Skipped(r.doc.source, r.reason) for r in results if isinstance(r, Failed))
-                if ready:
-                    self.store.touch()  # before writing: a crash mid-batch still moves the stamp
-                    self.store.put_many([(r.doc, r.chunks, r.vectors) for r in ready],
-                                        replacing={r.doc.id for r in ready if r.doc.id in before})
-                    keyword.add(((r.doc.id, r.doc.content_hash, [(c.id, t, c.start, c.end) for c, t in zip(r.chunks, r.terms)])
-                                 for r in ready), tokenized=True)
-                for r in ready:
-                    n_chunks += len(r.chunks)
-                    status = "updated" if r.doc.id in before else "added"
-                    (updated if status == "updated" else added).append(r.doc.id)
-                    if on_document:
-                        on_document(r.doc.id, status)
-                done += size
-                if progress and done < total:
-                    progress(done, total, docs[done].title)
-
-            # Documents per commit double from 8 to 512 (a crash loses at most one batch); the
-            # next batch is prepared (chunked, embedded) while the previous one is written.
-            size, i, inflight = 8, 0, None
-            if progress and total:
-                progress(0, total, docs[0].title)
-            while i < total:
-                part = docs[i:i + size]
-                todo, before = plan(part)
-                job = prep.submit(todo)
-                if inflight is not None:
-                    commit(*inflight)
-                inflight = (job, before, len(part))
-                i += len(part)
-                size = min(size * 2, 512)
-            if inflight is not None:
-                commit(*inflight)
-            if progress:
-                progress(total, total, "done")
-            if added or updated:
-                self._settle(keyword)
-            pending.unlink(missing_ok=True)
-        return IngestReport(tuple(added), tuple(updated), tuple(unchanged), tuple(skipped), n_chunks)
-
-    def _settle(self, keyword: KeywordIndex) -> None:
-        """After a write: record the store's new stamp in the BM25 index and save it. A local
-        index has one writer (the lock); on a Chroma server, catch up with other writers."""
-        self.store.touch()
-        if self.settings.chroma_url:
-            keyword.sync(self.store)
-        else:
-            keyword.stamp = self.store.stamp()
-        try:
-            keyword.save(self._cache_dir())
-        except OSError:
-            pass
+    def repair(self, progress: Progress | None = None) -> RepairReport:
+        """Rebuild the vector and BM25 indexes from the article texts the index itself holds
+        (no source files needed): for an index that a crash or a full disk left broken."""
+        with Preparer(self.settings, self._chunker, self.embedder, self.settings.ingest_workers) as prep:
+            return repair_index(self.index, prep, progress)
 
     def delete(self, doc_id: str) -> None:
         """Remove a document and its chunks (DocumentNotFound if it is not there)."""
-        with self._writing():
-            keyword = self.keyword()
-            self.store.touch()
-            self.store.delete(doc_id)
-            keyword.remove([doc_id])
-            self._settle(keyword)
+        self.index.delete(doc_id)
 
     def rebuild(self) -> None:
         """Drop the whole index (documents, chunks and BM25) so it can be built again."""
-        with self._writing():
-            store = self._store or ChromaStore(self.settings, self.embedder.name)  # no embedder check: we drop it
-            store.reset()
-            shutil.rmtree(self._cache_dir(), ignore_errors=True)
-            self._cache_dir().with_name(self._cache_dir().name + ".pending").unlink(missing_ok=True)
-            self._store = None
-            self._keyword = None
+        self.index.reset()
 
     def documents(self) -> list[DocumentInfo]:
         """Every indexed document, with its chunk count."""
@@ -326,7 +185,7 @@ class Assistant:
             raise errors.InvalidQuestion("the question is longer than 2000 characters: shorten it")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        keyword = self.keyword()
+        keyword = self.index.keyword()
         if not keyword.size:
             raise errors.IndexNotFound("no documents in the index yet: run `assistant ingest seeds/` "
                                        "(or upload articles in the UI)")
@@ -372,7 +231,7 @@ class Assistant:
         question = " ".join((question or "").split())
         if not question:
             raise errors.InvalidQuestion("the question is empty: type a question about the articles")
-        return self._retrieve(condense(question, history), top_k or self.settings.top_k, self.keyword())
+        return self._retrieve(condense(question, history), top_k or self.settings.top_k, self.index.keyword())
 
     def _retrieve(self, query: str, k: int, keyword: KeywordIndex) -> list[Passage]:
         retriever = HybridRetriever(self.store, self.embedder, keyword, mode=self.settings.retrieval)

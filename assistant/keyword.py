@@ -10,7 +10,10 @@ left the cache behind), `sync` compares document content hashes with the store a
 indexes only the documents that changed."""
 from __future__ import annotations
 
+import copy
 import fcntl
+import hashlib
+import io
 import json
 import math
 import os
@@ -25,7 +28,7 @@ from .text import terms
 from .types import ChunkRef
 
 K1, B = 1.5, 0.75
-FORMAT = 3
+FORMAT = 4  # 4: every file's SHA-256 in the manifest
 MAX_SEGMENTS = 8
 
 
@@ -73,7 +76,19 @@ class KeywordIndex:
         self.docs: dict[str, tuple[str, int, int]] = {}  # doc id -> (content hash, first row, end row)
         self.stamp: str | None = None
         self._avgdl: float | None = None
-        self._saved: set[str] = set()
+        self._saved: dict[str, str] = {}  # file name -> SHA-256 of what is on disk
+
+    def clone(self) -> "KeywordIndex":
+        """A copy that can change while readers keep searching this one (segments and the
+        arrays that `add` replaces are shared; what `remove` changes in place is copied)."""
+        other = copy.copy(self)
+        other.vocab = dict(self.vocab)
+        other.segments = list(self.segments)
+        other.row_ids, other.row_docs = list(self.row_ids), list(self.row_docs)
+        other.alive = self.alive.copy()
+        other.docs = dict(self.docs)
+        other._saved = dict(self._saved)
+        return other
 
     # -- reading ------------------------------------------------------------------------------
     @property
@@ -250,59 +265,95 @@ class KeywordIndex:
             except OSError:
                 return False
             for s in self.segments:
-                if s.name not in self._saved:
-                    _atomic_write(directory / f"{s.name}.npz",
-                                  lambda f, s=s: np.savez(f, indptr=s.indptr, rows=s.rows, tf=s.tf))
-                    self._saved.add(s.name)
-            _atomic_write(directory / "rows.npz", lambda f: np.savez(
+                if f"{s.name}.npz" not in self._saved:
+                    self._saved[f"{s.name}.npz"] = _atomic_write(
+                        directory / f"{s.name}.npz", lambda f, s=s: np.savez(f, indptr=s.indptr, rows=s.rows, tf=s.tf))
+            self._saved["rows.npz"] = _atomic_write(directory / "rows.npz", lambda f: np.savez(
                 f, ids=np.asarray(self.row_ids, dtype=str), lens=self.lens, spans=self.spans,
                 docs=np.asarray(self.row_docs, dtype=str)))
-            _atomic_write(directory / "vocab.txt", lambda f: f.write("\n".join(self.vocab).encode("utf-8")))
-            manifest = {"format": FORMAT, "stamp": self.stamp, "rows": len(self.row_ids), "words": len(self.vocab),
-                        "segments": [s.name for s in self.segments],
-                        "docs": {d: list(v) for d, v in self.docs.items()}}
-            _atomic_write(directory / "manifest.json", lambda f: f.write(json.dumps(manifest).encode("utf-8")))
+            self._saved["vocab.txt"] = _atomic_write(directory / "vocab.txt",
+                                                     lambda f: f.write("\n".join(self.vocab).encode("utf-8")))
             listed = {f"{s.name}.npz" for s in self.segments}
+            self._saved = {k: v for k, v in self._saved.items() if k in listed or not k.startswith("seg-")}
+            manifest = {"format": FORMAT, "stamp": self.stamp, "rows": len(self.row_ids), "words": len(self.vocab),
+                        "segments": [s.name for s in self.segments], "sha256": self._saved,
+                        "docs": {d: list(v) for d, v in self.docs.items()}}
+            body = json.dumps(manifest, sort_keys=True)
+            _atomic_write(directory / "manifest.json", lambda f: f.write(json.dumps(
+                {"body": body, "sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()}).encode("utf-8")))
             for path in directory.glob("seg-*.npz"):
                 if path.name not in listed:
                     path.unlink(missing_ok=True)
-            self._saved &= {s.name for s in self.segments}
         return True
 
     @classmethod
     def load(cls, directory: Path) -> "KeywordIndex | None":
-        """The saved index, or None when there is none (or it is from an older format or torn)."""
+        """The saved index, or None when there is none, it is from an older format, or any
+        file is torn or altered (its SHA-256 differs from the manifest's): the caller then
+        rebuilds it from the store. A saved file is never trusted unchecked."""
         try:
-            manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+            outer = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+            body = outer["body"]
+            if hashlib.sha256(body.encode("utf-8")).hexdigest() != outer["sha256"]:
+                return None
+            manifest = json.loads(body)
             if manifest.get("format") != FORMAT:
                 return None
-            index = cls()
-            words = (directory / "vocab.txt").read_text(encoding="utf-8").split("\n")
-            index.vocab = {w: i for i, w in enumerate(words[:manifest["words"]] if manifest["words"] else [])}
-            with np.load(directory / "rows.npz") as z:
-                ids, lens, spans, docs = z["ids"], z["lens"], z["spans"], z["docs"]
-            if len(ids) < manifest["rows"]:
+            hashes: dict[str, str] = manifest["sha256"]
+            blobs = {name: _checked(directory / name, hashes[name])
+                     for name in ["vocab.txt", "rows.npz", *(f"{n}.npz" for n in manifest["segments"])]}
+            if any(b is None for b in blobs.values()):
                 return None
-            index.row_ids = ids[:manifest["rows"]].tolist()
-            index.row_docs = docs[:manifest["rows"]].tolist()
-            index.spans = spans[:manifest["rows"]].reshape(-1, 2).astype(np.int64)
-            index.lens = lens[:manifest["rows"]].astype(np.float32)
+            index = cls()
+            words = blobs["vocab.txt"].decode("utf-8").split("\n")  # type: ignore[union-attr]
+            index.vocab = {w: i for i, w in enumerate(words[:manifest["words"]] if manifest["words"] else [])}
+            with np.load(io.BytesIO(blobs["rows.npz"])) as z:  # type: ignore[arg-type]
+                ids, lens, spans, docs = z["ids"], z["lens"], z["spans"], z["docs"]
+            rows = int(manifest["rows"])
+            if len(ids) != rows or len(lens) != rows or len(docs) != rows:
+                return None
+            index.row_ids = ids.tolist()
+            index.row_docs = docs.tolist()
+            index.spans = spans.reshape(-1, 2).astype(np.int64)
+            index.lens = lens.astype(np.float32)
             for name in manifest["segments"]:
-                with np.load(directory / f"{name}.npz") as z:
-                    index.segments.append(Segment(name, z["indptr"], z["rows"], z["tf"]))
-            index.docs = {d: (v[0], int(v[1]), int(v[2])) for d, v in manifest["docs"].items()}
-            index.alive = np.zeros(len(index.row_ids), dtype=bool)
+                with np.load(io.BytesIO(blobs[f"{name}.npz"])) as z:  # type: ignore[arg-type]
+                    seg = Segment(name, z["indptr"], z["rows"], z["tf"])
+                if len(seg.rows) and (seg.rows.min() < 0 or seg.rows.max() >= rows):
+                    return None
+                index.segments.append(seg)
+            index.docs = {d: (str(v[0]), int(v[1]), int(v[2])) for d, v in manifest["docs"].items()}
+            index.alive = np.zeros(rows, dtype=bool)
             for _, a, b in index.docs.values():
+                if not 0 <= a <= b <= rows:
+                    return None
                 index.alive[a:b] = True
             index.stamp = manifest.get("stamp")
-            index._saved = set(manifest["segments"])
+            index._saved = dict(hashes)
             return index
-        except (OSError, ValueError, KeyError, IndexError, TypeError):
+        except Exception:  # noqa: BLE001 - a cache file: anything wrong with it means rebuild it
             return None
 
 
-def _atomic_write(path: Path, write) -> None:  # type: ignore[no-untyped-def]
+def _checked(path: Path, sha256: str) -> bytes | None:
+    """The file's bytes when their SHA-256 is the expected one, else None."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == sha256 else None
+
+
+def _atomic_write(path: Path, write) -> str:  # type: ignore[no-untyped-def]
+    """Write through a temporary file, flushed to disk, then renamed over `path`; returns
+    the SHA-256 of what was written."""
+    buf = io.BytesIO()
+    write(buf)
+    data = buf.getvalue()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
-        write(f)
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
+    return hashlib.sha256(data).hexdigest()

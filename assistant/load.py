@@ -5,9 +5,9 @@ import hashlib
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from .article import shape
 from .errors import LoadError
@@ -23,12 +23,36 @@ class Loaded:
 
     documents: list[Document]
     skipped: list[Skipped]
+    collections: list["Collection"] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A .jsonl or .json file that was read: the ids of the records it holds now, so that
+    the documents it made earlier and no longer holds can be removed on re-ingest.
+    A record without an `id` is identified by its text: `<file_id>-<12 hex of content hash>`."""
+
+    source: str
+    file_id: str
+    ids: frozenset[str]
+    complete: bool  # False when a record could not be read: its identity is unknown
+
+    def stale(self, indexed: Iterable[str]) -> list[str]:
+        """The `indexed` document ids this file made (content ids, and the line-number ids
+        of older versions) that it no longer holds. Empty unless every record was read:
+        nothing is removed on the strength of a file we could not read in full.
+        Ids that records set themselves are never stale: they may have moved to another file."""
+        if not self.complete:
+            return []
+        made = re.compile(re.escape(self.file_id) + r"(?:-[0-9a-f]{12}|-L[0-9]+|-[0-9]+)?")
+        return sorted(i for i in indexed if i not in self.ids and made.fullmatch(i))
 
 
 def discover(paths: list[str | Path]) -> tuple[list[Path], list[Skipped]]:
     """Expand directories (recursively, sorted) into supported files."""
     files: list[Path] = []
     skipped: list[Skipped] = []
+    seen: set[Path] = set()  # a file named twice (or also inside a named folder) loads once
     for raw in paths:
         path = Path(raw).expanduser()
         try:
@@ -40,32 +64,46 @@ def discover(paths: list[str | Path]) -> tuple[list[Path], list[Skipped]]:
             for f in sorted(p for p in path.rglob("*") if p.is_file()):
                 if any(part.startswith(".") for part in f.relative_to(path).parts):
                     continue
-                if f.suffix.lower() in SUPPORTED:
-                    files.append(f)
-                else:
+                if f.suffix.lower() not in SUPPORTED:
                     skipped.append(Skipped(str(f), f"unsupported file type {f.suffix or '(none)'!r}"))
+                elif f.resolve() not in seen:
+                    seen.add(f.resolve())
+                    files.append(f)
         elif path.is_file():
-            files.append(path)
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                files.append(path)
         else:
             skipped.append(Skipped(str(path), "no such file or directory"))
     return files, skipped
 
 
 def load_paths(paths: list[str | Path], max_bytes: int) -> Loaded:
-    """Load every supported file under `paths`; never raises for a bad file."""
+    """Load every supported file under `paths`; never raises for a bad file. Document ids are
+    unique in the result: a record whose `id` an earlier file has is skipped with the reason."""
     files, skipped = discover(paths)
     docs: list[Document] = []
+    collections: list[Collection] = []
+    owner: dict[str, Path] = {}  # document id -> the file it was loaded from
     for f in files:
         try:
-            docs.extend(load_file(f, max_bytes, skipped))
+            found = load_file(f, max_bytes, skipped, collections)
         except LoadError as e:
             skipped.append(Skipped(str(f), str(e)))
-    return Loaded(docs, skipped)
+            continue
+        for doc in found:
+            if owner.setdefault(doc.id, f) == f:
+                docs.append(doc)
+            else:
+                skipped.append(Skipped(str(f), f"id {doc.id!r} already used in {owner[doc.id]}"))
+    return Loaded(docs, skipped, collections)
 
 
-def load_file(path: Path, max_bytes: int, skipped: list[Skipped] | None = None) -> list[Document]:
+def load_file(path: Path, max_bytes: int, skipped: list[Skipped] | None = None,
+              collections: list[Collection] | None = None) -> list[Document]:
     """Documents in one file. Raises LoadError with the reason when it cannot be read.
-    Bad records inside a .jsonl file are appended to `skipped` instead."""
+    Bad or repeated records inside a .jsonl file or a .json list are appended to `skipped`
+    instead; a .json or .jsonl file that was read is appended to `collections`."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise LoadError(f"unsupported file type {suffix or '(none)'!r}; supported: {', '.join(SUPPORTED)}")
@@ -85,10 +123,11 @@ def load_file(path: Path, max_bytes: int, skipped: list[Skipped] | None = None) 
     if suffix in (".html", ".htm"):
         page = extract_html(text)
         return [_document(page.text, source, _file_id(path), page.title, page.published, page.url)]
-    if suffix == ".json":
-        return _json_documents(text, path, source)
-    if suffix == ".jsonl":
-        return list(_jsonl_documents(text, path, source, skipped if skipped is not None else []))
+    if suffix in (".json", ".jsonl"):
+        docs, collection = _json_documents(text, path, source, skipped if skipped is not None else [])
+        if collections is not None:
+            collections.append(collection)
+        return docs
     return [_document(text, source, _file_id(path), title=None)]
 
 
@@ -135,45 +174,116 @@ def _pdf_text(data: bytes) -> str:
     return "\n\n".join(p.strip() for p in pages if p.strip())
 
 
-def _json_documents(text: str, path: Path, source: str) -> list[Document]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise LoadError(f"invalid JSON ({e.msg} at line {e.lineno})") from None
-    records = data if isinstance(data, list) else [data]
-    docs = []
-    for i, record in enumerate(records):
-        key = f"{source}#{i}" if len(records) > 1 else source
-        docs.append(_record_document(record, path, key, f"{_file_id(path)}-{i}" if len(records) > 1 else _file_id(path)))
-    return docs
+MAX_RECORD_CHARS = 2_000_000  # one JSONL line or record text: far longer than any article
 
 
-def _jsonl_documents(text: str, path: Path, source: str, skipped: list[Skipped]) -> Iterator[Document]:
-    for n, line in enumerate(text.splitlines(), start=1):
+def _json_documents(text: str, path: Path, source: str,
+                    skipped: list[Skipped]) -> tuple[list[Document], Collection]:
+    """The articles of a .jsonl file (one per line) or a .json file (one object or a list)."""
+    file_id = _file_id(path)
+    if path.suffix.lower() == ".jsonl":
+        return _record_set(_lines(text), "line", file_id, source, ":", skipped)
+    data = _parse(text, "invalid JSON ({0} at line {1})")
+    if isinstance(data, list):
+        if not data:
+            raise LoadError("an empty JSON list: no articles in it")
+        return _record_set(enumerate(data, start=1), "record", file_id, source, "#", skipped)
+    doc = _record_document(data, source, file_id, default_id=file_id)  # the file is the article
+    return [doc], Collection(source, file_id, frozenset({doc.id}), True)
+
+
+def _lines(text: str) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value or the LoadError saying why not) for each non-blank line.
+    Lines end at a newline only: JSON strings may hold U+2028 and other breaks str.splitlines splits on."""
+    for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        where = f"{source}:{n}"
+        if len(line) > MAX_RECORD_CHARS:
+            yield n, LoadError(f"{len(line):,} characters, longer than any article (limit {MAX_RECORD_CHARS:,})")
+            continue
         try:
-            yield _record_document(json.loads(line), path, where, f"{_file_id(path)}-L{n}")
-        except json.JSONDecodeError as e:
-            skipped.append(Skipped(where, f"invalid JSON ({e.msg})"))
+            yield n, _parse(line, "invalid JSON ({0} at column {2})")
         except LoadError as e:
-            skipped.append(Skipped(where, str(e)))
+            yield n, e
 
 
-def _record_document(record: Any, path: Path, source: str, default_id: str) -> Document:
+def _parse(text: str, invalid: str) -> Any:
+    """json.loads, with each way it fails as a LoadError; `invalid` formats (msg, line, column)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise LoadError(invalid.format(e.msg, e.lineno, e.colno)) from None
+    except RecursionError:
+        raise LoadError("JSON nested too deeply: not an article") from None
+    except ValueError:  # an integer of more than 4300 digits
+        raise LoadError("JSON number too long to read: not an article") from None
+
+
+def _record_set(records: Iterable[tuple[int, Any]], unit: str, file_id: str, source: str, sep: str,
+                skipped: list[Skipped]) -> tuple[list[Document], Collection]:
+    """Documents of numbered records (`unit` names one: line, record). A bad record, or one
+    whose id an earlier record has, is skipped with `<unit> <n>: <reason>`; the rest load."""
+    docs: list[Document] = []
+    first: dict[str, int] = {}  # document id -> number of the record that has it
+    complete = True
+    for n, record in records:
+        try:
+            if isinstance(record, LoadError):
+                raise record
+            doc = _record_document(record, f"{source}{sep}{n}", file_id)
+        except LoadError as e:
+            complete = False
+            skipped.append(Skipped(source, f"{unit} {n}: {e}"))
+            continue
+        m = first.setdefault(doc.id, n)
+        if m != n:
+            what = "the same text as" if _record_id(record) is None else f"id {doc.id!r} already used on"
+            skipped.append(Skipped(source, f"{unit} {n}: {what} {unit} {m}"))
+            continue
+        docs.append(doc)
+    return docs, Collection(source, file_id, frozenset(first), complete)
+
+
+def _record_document(record: Any, source: str, file_id: str, default_id: str | None = None) -> Document:
+    """One JSON article. Its id is its own `id`, else `default_id`, else `<file_id>-<12 hex of
+    content hash>`: never its position, so adding or moving records keeps the others' ids."""
     if not isinstance(record, dict):
-        raise LoadError("a JSON article must be an object with a 'text' field")
-    text = record.get("text") or record.get("content") or record.get("body")
+        raise LoadError(f"a JSON article must be an object with a 'text' field, not {_kind(record)}")
+    key = next((k for k in ("text", "content", "body") if record.get(k)), "text")
+    text = record.get(key)
     if not isinstance(text, str):
-        raise LoadError("JSON article has no 'text' string")
+        raise LoadError(f"JSON article has no 'text' string ({key!r} is {_kind(text)})")
+    if len(text) > MAX_RECORD_CHARS:
+        raise LoadError(f"text of {len(text):,} characters, longer than any article (limit {MAX_RECORD_CHARS:,})")
     if "<" in text and re.search(r"</?(p|div|br|script|span|a)\b", text, re.IGNORECASE):
         text = extract_html(text).text
-    doc_id = _slug(str(record["id"])) if record.get("id") not in (None, "") else default_id
+    doc_id = _record_id(record) or default_id
     url = record.get("url") if isinstance(record.get("url"), str) else None
     published = record.get("published") or record.get("date") or record.get("published_at")
+    published = str(published) if isinstance(published, (str, int)) and not isinstance(published, bool) else None
     title = record.get("title") if isinstance(record.get("title"), str) else None
-    return _document(text, url or source, doc_id, title, str(published) if published else None, url)
+    doc = _document(text, url or source, doc_id or file_id, title, published, url)
+    return doc if doc_id else replace(doc, id=f"{file_id}-{doc.content_hash[:12]}")
+
+
+def _record_id(record: dict[str, Any]) -> str | None:
+    """The id a record sets itself (a string or a number), or None."""
+    raw = record.get("id")
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise LoadError(f"'id' is {_kind(raw)}: use a string or a number")
+    return _slug(str(raw))
+
+
+def _kind(value: Any) -> str:
+    """The JSON name of a value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    names = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)
 
 
 # Zero-width and bidirectional-control characters: invisible to a reader, so they can hide

@@ -5,16 +5,20 @@ Chroma server URL is configured. Chroma is the source of truth: the BM25 side is
 derived from it."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import json
-from collections import OrderedDict
+import shutil
+from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence, TypeVar
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
 
-from .errors import AssistantError, DocumentNotFound, EmbedderMismatch, StoreUnavailable
+from .errors import AssistantError, DiskFull, DocumentNotFound, EmbedderMismatch, IndexDamaged, StoreUnavailable
 from .settings import Settings
 from .types import Chunk, ChunkRef, Document, DocumentInfo
 
@@ -24,7 +28,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _guarded(method: F) -> F:
     """Turn a failure of the vector store mid-session (server gone, connection reset,
-    broken directory) into StoreUnavailable with a one-line message."""
+    broken directory, full disk) into a StoreUnavailable with a one-line message that
+    says what to do."""
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -35,11 +40,43 @@ def _guarded(method: F) -> F:
         except Exception as e:
             module = type(e).__module__
             if isinstance(e, (ConnectionError, OSError, TimeoutError)) or module.startswith(("chromadb", "httpx", "httpcore")):
-                raise StoreUnavailable(f"search unavailable: the vector store failed ({type(e).__name__}); "
-                                       "check that the Chroma server or index directory is available and retry") from None
+                raise store_error(e, remote=self.remote, directory=self.directory) from None
             raise
 
     return wrapper  # type: ignore[return-value]
+
+
+_DAMAGE = ("hnsw", "segment", "malformed", "not a database", "corrupt", "failed to apply logs", "error loading")
+
+
+LOW_DISK = 64 * 1024 * 1024  # below this much free space, a store failure is taken for a full disk
+
+
+def store_error(e: BaseException, remote: bool, directory: Path | None = None) -> StoreUnavailable:
+    """The typed error for a failure of the store, naming the fix (never a path or URL).
+    Chroma reports a full disk as a failure to apply its logs, so a local index's free
+    space is checked before the failure is taken for damage."""
+    text = f"{type(e).__name__}: {e}".lower()
+    name = type(e).__name__
+    full = (isinstance(e, OSError) and e.errno == errno.ENOSPC) or "disk is full" in text or "no space left" in text
+    if not full and not remote and directory is not None:
+        with contextlib.suppress(OSError):
+            full = shutil.disk_usage(directory).free < LOW_DISK
+    if full:
+        return DiskFull("the disk holding the index is full: free some space and run the command again "
+                        "(nothing already indexed was lost; an interrupted ingest resumes where it stopped)")
+    if remote:
+        return StoreUnavailable(f"search unavailable: the vector store failed ({name}); check that the Chroma "
+                                "server is running and reachable, then retry")
+    if "malformed" in text or "not a database" in text:
+        return IndexDamaged(f"the index database (chroma.sqlite3) is damaged ({name}): restore the index directory "
+                            "from a backup, or build it again from your files with `assistant ingest PATH --rebuild`")
+    if any(word in text for word in _DAMAGE):
+        return IndexDamaged(f"the index's vector files are damaged ({name}): run `assistant repair` with the same "
+                            "--index; it rebuilds the vector and keyword indexes from the article texts the "
+                            "index holds (no source files needed)")
+    return StoreUnavailable(f"search unavailable: the vector store failed ({name}); retry, and if it keeps failing "
+                            "run `assistant repair` with the same --index")
 
 
 @dataclass(frozen=True)
@@ -84,9 +121,23 @@ class ChromaStore:
     (document records) and `<name>-texts` (each document's text, stored once)."""
 
     def __init__(self, settings: Settings, embedder_name: str) -> None:
+        self.settings, self.embedder_name = settings, embedder_name
+        self.remote = bool(settings.chroma_url)
+        self.directory = None if self.remote else settings.index_path
+        self.location = settings.chroma_url or str(settings.index_path)
+        self._doc_cache: OrderedDict[tuple[str, str], tuple[str, dict[str, Any]]] = OrderedDict()
+        self._own: deque[str] = deque(maxlen=64)  # generations this object wrote
+        self._open()
+        try:
+            self._max_batch = int(self.client.get_max_batch_size())
+        except Exception:  # older servers do not say
+            self._max_batch = 1000
+
+    def _open(self) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
+        settings = self.settings
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         try:
             if settings.chroma_url:
@@ -100,7 +151,7 @@ class ChromaStore:
                 self.client = chromadb.PersistentClient(path=str(settings.index_path), settings=chroma_settings)
             self._chunks = self.client.get_or_create_collection(
                 settings.collection, embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}}, metadata={"embedder": embedder_name})
+                configuration={"hnsw": {"space": "cosine"}}, metadata={"embedder": self.embedder_name})
             self._docs = self.client.get_or_create_collection(
                 f"{settings.collection}-docs", embedding_function=None)
             # Article texts live in their own collection, as metadata: Chroma's full-text index
@@ -111,19 +162,26 @@ class ChromaStore:
             if settings.chroma_url:
                 raise StoreUnavailable("search unavailable: the Chroma server does not answer. Start it "
                                        "(`chroma run --path DIR --port N`) or fix ASSISTANT_CHROMA_URL.") from None
+            if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+                raise store_error(e, remote=False, directory=settings.index_path) from None
             raise StoreUnavailable(f"search unavailable: the index directory cannot be opened ({type(e).__name__}); "
                                    "check --index / ASSISTANT_INDEX") from None
         except Exception as e:  # chromadb raises its own errors for a broken or locked directory
-            if type(e).__module__.startswith("chromadb"):
-                raise StoreUnavailable(f"search unavailable: the Chroma index cannot be opened ({type(e).__name__}); "
-                                       "check --index / ASSISTANT_INDEX or ASSISTANT_CHROMA_URL") from None
+            if type(e).__module__.startswith("chromadb") or "sqlite" in type(e).__module__:
+                raise store_error(e, remote=self.remote, directory=self.directory) from None
             raise
-        self.location = settings.chroma_url or str(settings.index_path)
-        self._doc_cache: OrderedDict[tuple[str, str], tuple[str, dict[str, Any]]] = OrderedDict()
-        try:
-            self._max_batch = int(self.client.get_max_batch_size())
-        except Exception:  # older servers do not say
-            self._max_batch = 1000
+
+    def follow(self, stamp: str) -> None:
+        """Called when the store's generation moved to `stamp`. If another process wrote it,
+        reopen a local index: Chroma keeps each process's vector segments in memory and
+        never reloads what another process wrote (chroma-core/chroma#3792), so a
+        long-lived reader would go on missing new chunks."""
+        if self.remote or stamp in self._own or stamp == "-":
+            return
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()  # older handles keep working, with their old view
+        self._open()
 
     def check_embedder(self, name: str) -> None:
         """Raise EmbedderMismatch when the index was built with another embedder."""
@@ -199,7 +257,9 @@ class ChromaStore:
         """Record a write (a new generation), so other processes' BM25 catches up."""
         import uuid
 
-        self._docs.modify(metadata={"generation": uuid.uuid4().hex})
+        generation = uuid.uuid4().hex
+        self._own.append(generation)
+        self._docs.modify(metadata={"generation": generation})
 
     @_guarded
     def doc_hashes(self) -> dict[str, str]:
@@ -251,10 +311,7 @@ class ChromaStore:
         text = self._texts_of([doc_id]).get(doc_id) if got["ids"] else None
         if text is None:
             raise DocumentNotFound(f"no document {doc_id!r} in the index; `assistant docs list` shows the ids")
-        m = _unpack(got["metadatas"][0])
-        return Document(id=doc_id, title=m.get("title", ""), source=m.get("source", ""), text=text,
-                        content_hash=m.get("content_hash", ""), published=m.get("published"),
-                        url=m.get("url"), body_start=int(m.get("body_start", 0)), body_end=int(m.get("body_end", -1)))
+        return _document(doc_id, text, _unpack(got["metadatas"][0]))
 
     @_guarded
     def chunk_ids(self) -> list[str]:
@@ -346,6 +403,19 @@ class ChromaStore:
         return out
 
     @_guarded
+    def export(self, batch: int = 200) -> Iterator[Document]:
+        """Every indexed document with its text and fields, read in batches from the
+        document records alone (never the vector files): what `repair` rebuilds from."""
+        ids = sorted(self.doc_hashes())
+        for i in range(0, len(ids), batch):
+            part = ids[i:i + batch]
+            got = self._docs.get(ids=part, include=["metadatas"])
+            texts = self._texts_of(got["ids"])
+            for d, m in zip(got["ids"], got["metadatas"]):
+                if d in texts:
+                    yield _document(d, texts[d], _unpack(m))
+
+    @_guarded
     def remove_orphans(self) -> int:
         """Delete chunks whose document record is missing or has another content hash (left
         by a crash between writing chunks and their document); returns how many."""
@@ -374,6 +444,12 @@ class ChromaStore:
 
 def _clean(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if v is not None}
+
+
+def _document(doc_id: str, text: str, m: dict[str, Any]) -> Document:
+    return Document(id=doc_id, title=m.get("title", ""), source=m.get("source", ""), text=text,
+                    content_hash=m.get("content_hash", ""), published=m.get("published"),
+                    url=m.get("url"), body_start=int(m.get("body_start", 0)), body_end=int(m.get("body_end", -1)))
 
 
 def _info(doc_id: str, m: dict[str, Any]) -> DocumentInfo:

@@ -148,6 +148,7 @@ class IngestReport:
     unchanged: tuple[str, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     chunks_added: int = 0
+    removed: tuple[str, ...] = ()  # records a re-ingested .jsonl/.json file no longer holds
 
 
 def to_dict(obj: Any) -> Any:

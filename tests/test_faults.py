@@ -16,7 +16,6 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import IndexLocked, StoreUnavailable
-from assistant.lock import WriteLock
 
 from conftest import ROOT, SEEDS, TERRITORY_Q, free_port
 from fake_openai import FakeOpenAI
@@ -105,15 +104,23 @@ def test_reopen_after_clean_exit_with_a_single_chunk(tmp_path):
 def test_a_second_writer_is_refused_with_a_clear_message(tmp_path, seeds_copy):
     index = tmp_path / "index"
     Assistant(index=index).ingest([seeds_copy])
-    with WriteLock(index):  # this process is writing
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom assistant.lock import WriteLock\n"
+                               "with WriteLock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)",
+                               str(index)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "held"  # another process is writing
         out = subprocess.run([sys.executable, "-m", "assistant", "ingest", str(seeds_copy), "--index", str(index)],
                              capture_output=True, text=True, cwd=ROOT, timeout=120)
-        assert out.returncode == 1 and "being written by process" in out.stderr and "Traceback" not in out.stderr
+        assert out.returncode == 1 and f"being written by process {holder.pid}" in out.stderr
+        assert "Traceback" not in out.stderr
         with pytest.raises(IndexLocked):
             Assistant(index=index).delete(Assistant(index=index).documents()[0].id)
         # Readers are not blocked.
         assert not Assistant(index=index).ask(TERRITORY_Q).refused
-    assert Assistant(index=index).ingest([seeds_copy]).unchanged  # the lock is released
+    finally:
+        holder.kill()
+        holder.wait()
+    assert Assistant(index=index).ingest([seeds_copy]).unchanged  # the lock died with its process
 
 
 @pytest.fixture
