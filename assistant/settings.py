@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -138,6 +139,13 @@ class Settings:
             raise ConfigError("ASSISTANT_UI_CONCURRENCY, _QUEUE_SIZE and _RATE_PER_MIN must be at least 1")
         if self.llm_context_tokens < 200 or self.llm_max_tokens < 16:
             raise ConfigError("llm_context_tokens must be >= 200 and llm_max_tokens >= 16")
+        # Only URLs in use: an OPENAI_BASE_URL meant for another tool must not stop the offline backends.
+        if self.generator == "openai":
+            check_url(self.llm_base_url, "ASSISTANT_LLM_BASE_URL (or --base-url, OPENAI_BASE_URL)",
+                      "http://127.0.0.1:11434/v1")
+        if self.embedder.startswith("openai"):
+            check_url(self.embed_base_url, "ASSISTANT_EMBED_BASE_URL (or OPENAI_BASE_URL)", "http://127.0.0.1:11434/v1")
+        check_url(self.chroma_url, "ASSISTANT_CHROMA_URL (or --chroma-url)", "http://127.0.0.1:8000")
 
     @property
     def index_path(self) -> Path:
@@ -149,6 +157,24 @@ class Settings:
         new = dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
         new.validate()
         return new
+
+
+def check_url(url: str | None, setting: str, example: str) -> None:
+    """Raise ConfigError naming `setting` and showing `example` unless `url` (None: unset, fine)
+    is an http(s) URL with a host and a valid port. The value is not echoed: it may hold a key."""
+    if url is None:
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises ValueError for a port that is not a number in 0..65535
+        why = ("it must start with http:// or https://" if parts.scheme not in ("http", "https")
+               else "it has no host" if not parts.hostname
+               else "it contains spaces or control characters" if any(c.isspace() or ord(c) < 32 for c in url)
+               else None)
+    except ValueError as e:
+        why = str(e)
+    if why:
+        raise ConfigError(f"{setting} is not a valid URL ({why}); use one like {example}")
 
 
 def _convert(var: str, raw: str, kind: type) -> Any:

@@ -68,3 +68,19 @@ def test_chat_session_with_follow_up(tmp_path: Path):
                          input="Who is Samuel Charap?\nWhat did he say about the leverage?\n\n", timeout=180)
     assert out.returncode == 0
     assert "Rand Corporation" in out.stdout and "leverage is to keep the fighting" in out.stdout
+
+
+def test_a_malformed_url_is_one_error_line_that_names_the_setting(seeded_index: Path, monkeypatch):
+    cases = [(["--generator", "openai", "--model", "m", "--base-url", "http://[::1/v1"], {}, "ASSISTANT_LLM_BASE_URL"),
+             ([], {"ASSISTANT_EMBEDDER": "openai:m", "ASSISTANT_EMBED_BASE_URL": "http://[::1/v1"},
+              "ASSISTANT_EMBED_BASE_URL"),
+             (["--chroma-url", "http://[::1:8000"], {}, "ASSISTANT_CHROMA_URL")]
+    for args, env, setting in cases:
+        with monkeypatch.context() as m:
+            for name, value in env.items():
+                m.setenv(name, value)
+            out = run("ask", TERRITORY_Q, *args, "--index", str(seeded_index), check=False)
+        line = out.stderr.strip()
+        assert out.returncode == 1 and "Traceback" not in line, line
+        assert line.startswith("error: ") and len(line.splitlines()) == 1
+        assert setting in line and "use one like http://127.0.0.1:" in line and "[::1" not in line

@@ -248,3 +248,17 @@ def test_llm_judge_decides_support_when_enabled(bot, fake):
     assert "SUPPORTED or UNSUPPORTED" in judge_prompt and "502 square" in judge_prompt
     fake.replies = [f"Ukraine lost 502 square kilometers in July [{n}].", "SUPPORTED"]
     assert not llm.ask(TERRITORY_Q).refused
+
+
+def test_a_malformed_base_url_is_a_config_error_naming_the_setting(bot, monkeypatch):
+    from assistant.errors import ConfigError
+
+    for url in ("http://[::1/v1", "localhost:11434/v1", "http://127.0.0.1:99999/v1", "http:///v1"):
+        with pytest.raises(ConfigError, match=r"ASSISTANT_LLM_BASE_URL .*use one like http://127\.0\.0\.1:11434/v1"):
+            Assistant(index=bot.settings.index, generator="openai", llm_model="m", llm_base_url=url)
+    # An OPENAI_BASE_URL meant for another tool does not stop the offline backends, only its use.
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://[::1/v1")
+    offline = Assistant(index=bot.settings.index)
+    assert not offline.ask(TERRITORY_Q).refused
+    with pytest.raises(ConfigError, match="OPENAI_BASE_URL"):
+        offline.variant(generator="openai", llm_model="m")
