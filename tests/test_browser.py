@@ -1,6 +1,6 @@
 """The chat UI in a real headless Chromium (Debian's /usr/bin/chromium, driven by
 Playwright), against `assistant serve` on 127.0.0.1. Screenshots of each step go to
-test-artifacts/ui/."""
+$TEST_ARTIFACTS/ui/ (see conftest.ARTIFACTS)."""
 from __future__ import annotations
 
 import json
@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TERRITORY_Q, free_port, start_serve
+from conftest import ARTIFACTS, ROOT, TERRITORY_Q, free_port, start_serve
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
-SHOTS = ROOT / "test-artifacts" / "ui"
+SHOTS = ARTIFACTS / "ui"
 
 UPLOAD = """Lighthouse Keepers Return to Orkney
 

@@ -1,7 +1,7 @@
 """Load through the UI's API: 20 concurrent chat sessions (gradio_client) against a fake
 LLM with 2 s latency, 10 questions each. Pass: every answer belongs to its own question
 (no mixing), clients beyond the queue get a "busy" answer rather than a timeout, and the
-server's memory returns near its baseline. p50/p95 go to test-artifacts/load.json."""
+server's memory returns near its baseline. p50/p95 go to $TEST_ARTIFACTS/load.json."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,7 @@ import pytest
 
 from assistant import Assistant
 
-from conftest import ROOT, free_port, start_serve
+from conftest import ARTIFACTS, ROOT, free_port, start_serve
 from fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.slow
@@ -104,8 +104,8 @@ def test_twenty_sessions_get_their_own_answers(tmp_path, seeded_index, fake):
         report = {"sessions": 20, "questions": 200, "llm_latency_s": 2.0, "concurrency": 2, "wall_s": round(wall, 1),
                   "p50_s": round(statistics.median(latencies), 2), "p95_s": round(q[18], 2),
                   "rss_baseline_mb": round(baseline / 1024), "rss_after_mb": round(after / 1024)}
-        (ROOT / "test-artifacts").mkdir(exist_ok=True)
-        (ROOT / "test-artifacts" / "load.json").write_text(json.dumps(report, indent=2))
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "load.json").write_text(json.dumps(report, indent=2))
         print(report)
         assert after - baseline < 200 * 1024, report  # memory back near its baseline (< 200 MB above)
     finally:
