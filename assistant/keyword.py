@@ -28,7 +28,7 @@ from .text import terms
 from .types import ChunkRef
 
 K1, B = 1.5, 0.75
-FORMAT = 4  # 4: every file's SHA-256 in the manifest
+FORMAT = 5  # 4: every file's SHA-256 in the manifest; 5: numbers are one term ("1,200" -> "1200")
 MAX_SEGMENTS = 8
 
 

@@ -192,8 +192,11 @@ class _Worker:
     def _error(self, what: str, stderr: bool = True) -> errors.IngestWorkerFailed:
         tail = ""
         if stderr and self.proc.poll() is not None:
-            self._stderr.seek(0)
-            lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+            try:
+                self._stderr.seek(0)
+                lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+            except (OSError, ValueError):  # closed by `close()` after the worker was ended
+                lines = []
             tail = " | ".join(line.strip() for line in lines[-3:])[-600:]
         return errors.IngestWorkerFailed(f"the ingest worker process (pid {self.proc.pid}) {what}"
                                          f"{'; its last output: ' + tail if tail else ''}. To continue, {_FIX}")

@@ -1,34 +1,43 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 results fused by reciprocal rank."""
+"""Hybrid retrieval: dense (Chroma) and BM25 results fused by weighted reciprocal rank.
+
+The weight of the dense side (`Settings.fusion_weight`, ASSISTANT_FUSION_WEIGHT) was chosen
+on HaluEval QA development lines by `evals/tune_fusion.py`: plain RRF (0.5) let the weaker
+dense side pull good BM25 hits out of the top 5."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .embed import Embedder
 from .keyword import KeywordIndex
+from .settings import Settings
 from .store import Store
 from .types import Passage
 
 RRF_K = 60
+DENSE_WEIGHT: float = Settings.fusion_weight  # the default, one source of truth
 
 
-def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
-    """Reciprocal-rank fusion: score(id) = sum over rankings of 1 / (k + rank)."""
+def rrf(rankings: list[list[str]], k: int = RRF_K, weights: list[float] | None = None) -> dict[str, float]:
+    """Weighted reciprocal-rank fusion: score(id) = sum over rankings of weight / (k + rank)
+    (every weight 1 when `weights` is None: plain RRF)."""
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
         for rank, cid in enumerate(ranking, start=1):
-            scores[cid] = scores.get(cid, 0.0) + 1.0 / (k + rank)
+            scores[cid] = scores.get(cid, 0.0) + weight / (k + rank)
     return scores
 
 
 @dataclass
 class HybridRetriever:
-    """Dense + BM25 candidates (each `pool` deep), fused by RRF, top `k` returned as Passages."""
+    """Dense + BM25 candidates (each `pool` deep), fused by weighted RRF (`weight` on the dense
+    side, 1 - `weight` on BM25), top `k` returned as Passages."""
 
     store: Store
     embedder: Embedder
     keyword: KeywordIndex
     pool: int = 30
     mode: str = "hybrid"  # or "dense" / "bm25", for baselines
+    weight: float = DENSE_WEIGHT
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
         """The `k` best passages for `query`, best first, with dense, BM25 and fused scores.
@@ -40,7 +49,7 @@ class HybridRetriever:
         sparse = self.keyword.search(query, pool) if self.mode in ("hybrid", "bm25") else []
         dense_score = dict(dense)
         bm25_score = dict(sparse)
-        fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in sparse]])
+        fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in sparse]], weights=[self.weight, 1.0 - self.weight])
         best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         refs = {r.id: r for r in self.keyword.locate(best)}
         missing = [cid for cid in best if cid not in refs]  # written after the BM25 catalog's stamp

@@ -33,6 +33,7 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
     "judge": (("ASSISTANT_JUDGE",), str),
     "answer_policy": (("ASSISTANT_ANSWER_POLICY",), str),
     "retrieval": (("ASSISTANT_RETRIEVAL",), str),
+    "fusion_weight": (("ASSISTANT_FUSION_WEIGHT",), float),
     "link_hosts": (("ASSISTANT_LINK_HOSTS",), str),
     "ui_concurrency": (("ASSISTANT_UI_CONCURRENCY",), int),
     "ui_queue_size": (("ASSISTANT_UI_QUEUE_SIZE",), int),
@@ -76,6 +77,7 @@ class Settings:
     judge: str = "none"
     answer_policy: str = "refuse"
     retrieval: str = "hybrid"
+    fusion_weight: float = 0.5  # dense side's share in hybrid retrieval (BM25 gets the rest); evals/tune_fusion.py
     link_hosts: str = ""
     ui_concurrency: int = 2
     ui_queue_size: int = 32
@@ -126,6 +128,8 @@ class Settings:
                               "(ASSISTANT_GENERATOR)")
         if self.retrieval not in ("hybrid", "dense", "bm25"):
             raise ConfigError(f"unknown retrieval mode {self.retrieval!r}: use hybrid, dense or bm25 (ASSISTANT_RETRIEVAL)")
+        if not 0.0 <= self.fusion_weight <= 1.0:
+            raise ConfigError("fusion_weight must be in [0, 1]: the dense side's share (ASSISTANT_FUSION_WEIGHT)")
         if self.answer_policy not in ("refuse", "warn"):
             raise ConfigError(f"unknown answer policy {self.answer_policy!r}: use 'refuse' or 'warn' "
                               "(ASSISTANT_ANSWER_POLICY)")

@@ -14,6 +14,10 @@ _ABBREVIATIONS = {
 # End of sentence: . ! ? … (possibly repeated), then closing quotes/brackets, then whitespace.
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
 _WORD = re.compile(r"[\w][\w'’\-]*", re.UNICODE)
+# A term is a number with inner separators ("1,200", "3.5", "12,000") or a word; the number
+# is one term ("1200"), not two ("1", "200") that would match every "1" and "200".
+_TERM = re.compile(r"\d+(?:[.,]\d+)+|[\w][\w'’\-]*", re.UNICODE)
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been before
@@ -110,9 +114,11 @@ _US = re.compile(r"\bU\.S\.(?:A\.)?")
 
 
 def terms(text: str) -> list[str]:
-    """Stemmed content words (stopwords removed); the unit of lexical matching and BM25."""
+    """Stemmed content words (stopwords removed) and numbers; the unit of lexical matching
+    and BM25. A number is one term whatever its thousands separators: "12,000" and "12000"
+    are both "12000", "3.5" stays "3.5"."""
     out: list[str] = []
-    for w in _WORD.findall(_US.sub("US", text)):
+    for w in _TERM.findall(_US.sub("US", text)):
         out.extend(_word_terms(w))
     return out
 
@@ -120,6 +126,10 @@ def terms(text: str) -> list[str]:
 @lru_cache(maxsize=1 << 18)
 def _word_terms(raw: str) -> tuple[str, ...]:
     """The stemmed terms of one raw word token (cached: news vocabulary repeats)."""
+    if raw[0].isdigit() and ("," in raw or "." in raw):
+        if _THOUSANDS.fullmatch(raw):
+            return (raw.replace(",", ""),)
+        return tuple(p for p in raw.split(",") if p)  # "2020,2021" is two numbers
     w = raw.lower().replace("’", "'").removesuffix("'s")
     if w in STOPWORDS or len(w) < 2 and not w.isdigit():
         return ()

@@ -138,3 +138,53 @@ def test_bm25_follows_another_writer_by_indexing_only_the_change(tmp_path: Path)
     writer.delete(added.added[0])
     writer.delete(more.added[0])
     assert reader.keyword().size == rows and not any("town 500" in p.text for p in reader.retrieve("town 500"))
+
+
+def test_a_copy_saved_in_an_older_format_is_rebuilt_from_the_store(tmp_path: Path):
+    """A BM25 copy written by an older tokenizer ("1,200" was two terms) is never loaded: the
+    format check makes `load` return None and the index re-syncs every document from Chroma."""
+    import hashlib
+    import json
+    import re
+
+    from assistant import keyword
+    from assistant.text import _word_terms
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Ferry Strike\n\nThe ferry strike left 1,200 passengers stranded in Kirkwall.\n")
+    (folder / "b.txt").write_text("Harbour Fees\n\nThe harbour raised fees by 1 per cent and 200 boats protested.\n")
+    Assistant(index=tmp_path / "index").ingest([folder])
+    bot = Assistant(index=tmp_path / "index")
+    store, cache = bot.store, bot.index.cache_dir
+
+    def old_terms(text: str) -> str:  # the format-4 tokenizer: digits split at every comma
+        return " ".join(t for w in re.findall(r"[\w][\w'’\-]*", text) for t in _word_terms(w))
+
+    def save_old_copy(fmt: int) -> None:
+        stale = KeywordIndex()
+        grouped: dict[str, list] = {}
+        hashes = {}
+        for cid, doc, h, text, a, b in store.chunk_texts(sorted(store.doc_hashes())):
+            grouped.setdefault(doc, []).append((cid, old_terms(text), a, b))
+            hashes[doc] = h
+        stale.add(((d, hashes[d], c) for d, c in grouped.items()), tokenized=True)
+        stale.stamp = store.stamp()
+        import shutil
+        shutil.rmtree(cache)
+        assert stale.save(cache)
+        outer = json.loads((cache / "manifest.json").read_text())
+        body = json.dumps(json.loads(outer["body"]) | {"format": fmt}, sort_keys=True)
+        (cache / "manifest.json").write_text(json.dumps({"body": body,
+                                                          "sha256": hashlib.sha256(body.encode()).hexdigest()}))
+
+    save_old_copy(keyword.FORMAT)  # control: a same-format copy with the current stamp is trusted as is
+    assert "1200" not in Assistant(index=tmp_path / "index").keyword().vocab
+    save_old_copy(keyword.FORMAT - 1)
+    assert KeywordIndex.load(cache) is None
+    fresh = Assistant(index=tmp_path / "index")
+    index = fresh.keyword()
+    assert "1200" in index.vocab and index.size == len(store.chunk_ids())
+    assert fresh.retrieve("1,200 passengers", top_k=1)[0].text.count("1,200") == 1
+    assert json.loads(json.loads((cache / "manifest.json").read_text())["body"])["format"] == keyword.FORMAT
+    assert KeywordIndex.load(cache) is not None  # the rebuilt copy was saved
