@@ -14,8 +14,11 @@ REFUSAL = "The articles don't say"
 UNSUPPORTED = "[unsupported]"
 
 
-def refusal_text(question: str) -> str:
-    """The plain refusal shown when the articles hold no answer."""
+def refusal_text(question: str, reason: str = "no_evidence") -> str:
+    """The plain refusal shown when the articles hold no answer (or, for `reason`
+    "invalid", when the question asks nothing that could be looked up)."""
+    if reason == "invalid":
+        return f"There is nothing to look up in “{question.strip()}”: ask a question about the articles."
     return f"{REFUSAL}: none of the indexed articles answers “{question.strip()}”."
 
 
@@ -33,7 +36,7 @@ def finalize(question: str, draft: str, passages: Sequence[Passage], checker: Ch
     if obeyed:  # never show text a hostile article asked for, not even marked unsupported
         draft_sentences = [d for d in draft_sentences if d not in obeyed]
         if not draft_sentences:
-            return refusal_answer(question, passages, timings, **meta)
+            return refusal_answer(question, passages, timings, reason="unsupported", **meta)
     checks = checker.check(draft_sentences, [p.text for p in passages], question)
     citations: list[Citation] = []
     by_span: dict[tuple[str, int, int], int] = {}
@@ -62,16 +65,20 @@ def finalize(question: str, draft: str, passages: Sequence[Passage], checker: Ch
         note = f"{len(obeyed)} sentence(s) that followed instructions found inside an article were removed"
         warning = f"{warning}; {note}" if warning else note
     if not supported or (share < 0.5 and policy == "refuse"):
-        return refusal_answer(question, passages, timings, **meta)
+        return refusal_answer(question, passages, timings, reason="unsupported", **meta)
     return Answer(question=question, answer=" ".join(parts), refused=False, citations=tuple(citations),
                   sentences=tuple(sentences), passages=tuple(passages), timings_ms=timings,
                   groundedness=round(share, 4), warning=warning, **meta)
 
 
-def refusal_answer(question: str, passages: Sequence[Passage], timings: dict[str, float], **meta: Any) -> Answer:
-    """An Answer that says the articles do not hold the answer: no citations."""
-    return Answer(question=question, answer=refusal_text(question), refused=True, citations=(), sentences=(),
-                  passages=tuple(passages), timings_ms=timings, groundedness=0.0, **meta)
+def refusal_answer(question: str, passages: Sequence[Passage], timings: dict[str, float],
+                   reason: str = "no_evidence", **meta: Any) -> Answer:
+    """An Answer that says the articles do not hold the answer: no citations. `reason`
+    becomes `Answer.refusal`: "no_evidence", "unsupported" (the draft failed the check)
+    or "invalid" (the question has nothing to look up)."""
+    return Answer(question=question, answer=refusal_text(question, reason), refused=True, citations=(),
+                  sentences=(), passages=tuple(passages), timings_ms=timings, groundedness=0.0,
+                  refusal=reason, **meta)
 
 
 def _obeys_article_instructions(draft: Sequence[Any], passages: Sequence[Passage]) -> list[Any]:

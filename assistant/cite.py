@@ -9,13 +9,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from . import support
 from .guard import is_instruction
 from .text import sentence_spans, terms
 
 # [1]  [1, 3]  [1][2]  【1】  [Source 1]  [source 2, 3]  [1-3]
 _MARKER = re.compile(r"\[(?:sources?\s*)?(\d+(?:\s*[,;–-]\s*\d+)*)\]|【\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*\d+)*)\s*】",
                      re.IGNORECASE)
-_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 Judge = Callable[[str, str], float]
 
 
@@ -71,9 +71,6 @@ def _numbers(group: str) -> list[int]:
 
 
 _GLUED = re.compile(r"([a-z0-9)\]\"”’][.!?])([A-Z])")
-_YES_NO = {"yes", "no"}
-# Words about the answer itself ("The answer is...", "The article mentions...") are not claims.
-_META = frozenset(terms("yes no answer answers article articles source sources passage passages text mention mentions"))
 
 
 def passage_sentences(passage: str) -> list[frozenset[str]]:
@@ -86,43 +83,32 @@ def passage_sentences(passage: str) -> list[frozenset[str]]:
 
 
 def lexical_support(sentence: str, passage: str, question: str | None = None) -> float:
-    """How well one sentence of the passage states `sentence`: the largest share of the
-    sentence's content terms found together in a single passage sentence, in [0, 1].
-
-    Terms must co-occur in one sentence, so an answer stitched from entities of different
-    sentences ("Zorak is the arch enemy" when Zorak and the arch enemy are in different
-    sentences) scores low. A number the passage does not contain caps the score at 0.3.
-    A bare "yes"/"no" answer is checked through the `question` it answers."""
-    s_terms = set(terms(sentence)) - _META
-    sentences = passage_sentences(passage)
-    if not s_terms and question:
-        # A bare yes/no: its claim is the question, which often compares facts from
-        # several sentences ("Are X and Y both American?"), so the whole passage counts.
-        s_terms, sentences = set(terms(question)), [frozenset().union(*sentences)]
-    if not s_terms:
-        return 0.0
-    score = max(len(s_terms & sent) / len(s_terms) for sent in sentences)
-    p_numbers = {n.replace(",", "") for n in _NUMBER.findall(passage)}
-    if any(n.replace(",", "") not in p_numbers for n in _NUMBER.findall(sentence)):
-        score = min(score, 0.3)
-    return score
+    """How well `passage` supports `sentence`, a probability-like score in [0, 1]
+    (`assistant.support.score`): the best window of 1-3 adjacent passage sentences must
+    hold the sentence's words (same stem or a close word vector), every number with its
+    unit, every name and the same negation. A sentence with no content of its own
+    ("Yes", "The answer is:", "42", a lone name) scores 0, unless `question` is given:
+    then "question + answer" is checked against the whole passage."""
+    return support.score(sentence, passage, question)
 
 
 @dataclass
 class Checker:
-    """Scores sentences against passages: lexical support at sentence level by default.
+    """Scores sentences against passages with `lexical_support` (windows of passage
+    sentences, soft word matching, strict numbers, names and negation).
 
-    `embed` (texts -> unit vectors) adds semantic evidence: it can lift a paraphrase that
-    shares most terms by at most `embed_lift`, never an invented number. `judge(sentence,
-    passage) -> [0, 1]` (an LLM or entailment model) replaces both when set."""
+    `embed` (texts -> unit vectors) adds sentence-level semantic evidence: it can lift a
+    sentence that already scores 0.5 by at most `embed_lift`. `judge(sentence, passage)
+    -> [0, 1]` (an LLM or entailment model) replaces both when set."""
 
-    threshold: float = 0.85
+    threshold: float = support.THRESHOLD
     embed: Callable[[Sequence[str]], np.ndarray] | None = None
     judge: Judge | None = None
     embed_lift: float = 0.1
 
     def score(self, sentences: Sequence[str], passages: Sequence[str], question: str | None = None) -> np.ndarray:
-        """Support matrix [sentence, passage] in [0, 1] from lexical (and embedding) evidence."""
+        """Support matrix [sentence, passage] in [0, 1] (probability-like) from lexical (and
+        embedding) evidence."""
         if not sentences or not passages:
             return np.zeros((len(sentences), len(passages)))
         lex = np.array([[lexical_support(s, p, question) for p in passages] for s in sentences])

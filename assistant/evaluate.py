@@ -5,6 +5,10 @@ Gold format (JSONL, one question per line; see README.md "Evaluation"):
     {"id": "s01", "type": "single-article", "question": "...", "answers": ["..."],
      "facts": ["..."], "evidence": [{"doc": "file.txt", "quote": "exact text"}],
      "turns": ["earlier question", ...]}            # turns: follow-up conversations only
+Optional keys: "split" (e.g. dev/test, kept on the item) and anything else (ignored).
+
+Retrieval metrics score `answer.passages`, the passages the answer was built from (its
+top k after fitting), not a second retrieval: what the user was shown is what is scored.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from typing import Any, Callable, Sequence
 from . import errors, metrics
 from .types import Answer, to_dict
 
-TYPES = ("single-article", "multi-article", "unanswerable", "paraphrase", "follow-up")
+TYPES = ("single-article", "multi-article", "multi-sentence", "unanswerable", "paraphrase", "follow-up")
 STAGES = ("condense", "retrieve", "generate", "cite", "total")
 
 
@@ -34,6 +38,7 @@ class GoldItem:
     facts: tuple[str, ...] = ()
     evidence: tuple[tuple[str, str], ...] = ()  # (document file name or id, exact quote)
     turns: tuple[str, ...] = ()
+    split: str = ""
 
     @property
     def answerable(self) -> bool:
@@ -73,7 +78,7 @@ def load_gold(path: str | Path) -> list[GoldItem]:
         if kind == "follow-up" and not raw.get("turns"):
             raise errors.ConfigError(f"{where}: a follow-up needs \"turns\" (the earlier questions)")
         items.append(GoldItem(item_id, kind, str(raw["question"]), answers, tuple(str(f) for f in raw.get("facts", [])),
-                              evidence, tuple(str(t) for t in raw.get("turns", []))))
+                              evidence, tuple(str(t) for t in raw.get("turns", [])), str(raw.get("split", ""))))
     if not items:
         raise errors.ConfigError(f"{path} holds no questions")
     return items
@@ -132,7 +137,7 @@ def evaluate(bot: Any, items: Sequence[GoldItem], judge: Judge | None = None,
     """Run every gold item through `bot` (an `Assistant`) and return the full report."""
     started = time.time()
     k = bot.settings.top_k
-    support = metrics.checker_support(threshold or bot.settings.min_support)
+    threshold = threshold or bot.settings.min_support
     docs: dict[str, str] = {}
 
     def doc_text(doc_id: str) -> str:
@@ -144,7 +149,7 @@ def evaluate(bot: Any, items: Sequence[GoldItem], judge: Judge | None = None,
     for i, item in enumerate(items):
         if progress:
             progress(i, len(items), item.id)
-        records.append(_run_item(bot, item, k, support, doc_text, judge))
+        records.append(_run_item(bot, item, k, threshold, doc_text, judge))
     if progress:
         progress(len(items), len(items), "done")
     report = summarize(records, k)
@@ -155,7 +160,7 @@ def evaluate(bot: Any, items: Sequence[GoldItem], judge: Judge | None = None,
     return report
 
 
-def _run_item(bot: Any, item: GoldItem, k: int, support: metrics.Support, doc_text: Callable[[str], str],
+def _run_item(bot: Any, item: GoldItem, k: int, threshold: float, doc_text: Callable[[str], str],
               judge: Judge | None) -> dict[str, Any]:
     rec: dict[str, Any] = {"id": item.id, "type": item.type, "question": item.question, "answerable": item.answerable,
                            "gold": list(item.answers), "facts": list(item.facts)}
@@ -163,12 +168,12 @@ def _run_item(bot: Any, item: GoldItem, k: int, support: metrics.Support, doc_te
     try:
         for turn in item.turns:
             history.append((turn, bot.ask(turn, history=history).answer))
-        ranked = bot.retrieve(item.question, history, top_k=max(k, 10))
         answer: Answer = bot.ask(item.question, history=history)
     except errors.AssistantError as e:
         rec.update(error=f"{type(e).__name__}: {e}", refused=False, failed=True)
         return rec
     quotes = [q for _, q in item.evidence]
+    ranked = sorted(answer.passages, key=lambda p: p.rank)  # what the answer was built from
     rec.update(answer=answer.answer, refused=answer.refused, incomplete=answer.incomplete,
                timings_ms=answer.timings_ms, usage=to_dict(answer.usage),
                retrieved=[{"rank": p.rank, "doc_id": p.doc_id, "title": p.title, "text": p.text[:300]} for p in ranked[:k]],
@@ -187,9 +192,10 @@ def _run_item(bot: Any, item: GoldItem, k: int, support: metrics.Support, doc_te
     if not answer.refused:
         quote_of = {c.n: c.quote for c in answer.citations}
         pairs = [(s.text, [quote_of[n] for n in s.citations if n in quote_of]) for s in answer.sentences]
-        recall, precision, n_s, n_c = metrics.citation_scores(pairs, support)
+        recall, precision, n_s, n_c = metrics.citation_scores(pairs, metrics.checker_support(threshold, item.question))
         rec["citation"] = {"recall": recall, "precision": precision, "sentences": n_s, "citations": n_c,
                            "exact_spans": sum(doc_text(c.doc_id)[c.start:c.end] == c.quote for c in answer.citations),
+                           "spans": len(answer.citations),
                            "evidence_cited": _evidence_cited(answer, quotes) if quotes else None}
     rec["failed"] = _failed(item, rec)
     return rec
@@ -223,6 +229,7 @@ def summarize(records: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
     n_cit = sum(c["citations"] for c in cites)
     evid = [c["evidence_cited"] for c in cites if c["evidence_cited"] is not None]
     judged = [r["judge_correct"] for r in answerable if "judge_correct" in r]
+    n_spans = sum(c.get("spans", c["citations"]) for c in cites)  # distinct citations (one span each)
     m: dict[str, Any] = {
         "retrieval": {key: round(metrics.mean([x[key] for x in with_ret]), 4)
                       for key in ("hit@1", "hit@k", "recall@k", "mrr", "ndcg@10")} | {"n": len(with_ret), "k": k},
@@ -232,7 +239,7 @@ def summarize(records: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
         "citations": {
             "recall": round(metrics.mean([c["recall"] for c in cites]), 4),
             "precision": round(metrics.mean([c["precision"] for c in cites if c["citations"]]), 4),
-            "span_exactness": round(sum(c["exact_spans"] for c in cites) / n_cit, 4) if n_cit else 1.0,
+            "span_exactness": round(sum(c["exact_spans"] for c in cites) / n_spans, 4) if n_spans else 1.0,
             "evidence_cited": round(metrics.mean([float(e) for e in evid]), 4),
             "answers": len(cites), "citations": n_cit},
         "refusals": {key: round(v, 4) for key, v in metrics.refusal_scores(
@@ -251,7 +258,9 @@ def summarize(records: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
     for t in TYPES:
         rows = [r for r in ok if r["type"] == t]
         if rows:
-            by_type[t] = {"n": len(rows), "refused": round(metrics.mean([float(r["refused"]) for r in rows]), 4),
+            # right: an answerable question answered with every required fact, an unanswerable one refused
+            by_type[t] = {"n": len(rows), "right": round(metrics.mean([float(not r["failed"]) for r in rows]), 4),
+                          "refused": round(metrics.mean([float(r["refused"]) for r in rows]), 4),
                           "failed": sum(r["failed"] for r in rows)}
             if rows[0]["answerable"]:
                 by_type[t] |= {"f1": _avg(rows, "f1"), "fact_coverage": _avg(rows, "coverage")}

@@ -21,13 +21,16 @@ from .types import Passage, Usage
 # numpy (Newton steps, L2 0.1) on HaluEval QA dev lines 1-1,500 (their knowledge passages
 # indexed, top-5 hybrid retrieval) plus lines 1,501-2,000 asked against that index as
 # unanswerable; reproduce with `python evals/tune_answerer.py fit`.
-WEIGHTS = np.array([-4.0, 3.0, 1.0, 1.5, 1.0, 2.0, 0.8, 1.0, 1.0, 0.3, 1.5, -1.0, 0.5])
-# Platt scaling of the best window's logit into the answerability `confidence`, fitted on
-# the same lines (label: the chosen window holds the gold answer, 0 for unanswerable ones).
-CALIBRATION = (1.0, 0.0)
-# The refusal threshold on `confidence`, chosen on HaluEval QA dev lines 2,001-4,000 for a
-# false-refusal rate of at most 10 %.
-THRESHOLD = 0.2
+WEIGHTS = np.array([-4.211, 1.765, -0.648, -4.211, 1.845, 1.304, 3.923, 1.976, -0.887, 0.347, 0.379, 0.631, 0.493])
+# Logistic weights over evidence.QUESTION_FEATURES: P(the passages answer the question),
+# the `confidence` on Answer. Fitted on the same lines (label: the question's own knowledge
+# passage is indexed) after WEIGHTS, by `python evals/tune_answerer.py fit`.
+ANSWERABILITY = np.array([-4.506, 2.171, 1.552, 6.751, 0.750, 0.382, 0.897, 2.654])
+# The refusal threshold on `confidence`, chosen on HaluEval QA dev lines 2,001-4,000 (knowledge
+# of 2,001-3,500 indexed, 3,501-4,000 asked as unanswerable; not used for fitting) for a
+# false-refusal rate under 10 %: there 8.7 % of answerable and 90.6 % of unanswerable
+# questions are refused (`python evals/tune_answerer.py threshold /tmp/tune/d2.npz 0.10`).
+THRESHOLD = 0.65
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class ExtractiveGenerator:
     embed: Callable[[Sequence[str]], np.ndarray] | None = None
     threshold: float = THRESHOLD
     max_sentences: int = 3
+    keep: float = 0.5
     name: str = "extractive"
     model: str | None = None
 
@@ -83,35 +87,43 @@ class ExtractiveGenerator:
     def draft(self, sel: Selection) -> Iterator[str]:
         """The draft text of an answerable selection, one piece per sentence."""
         lead = sel.chosen[0].window.passage
-        pieces = [f"{sel.short} [{lead}]."] if sel.short else []
-        for c in sel.chosen:
-            pieces.append(f"{c.window.text} [{c.window.passage}]")
+        # A line of its own: the checker cites it to its exact span, apart from its sentence.
+        pieces = [f"{sel.short} [{lead}]\n"] if sel.short else []
+        for c in sel.chosen:  # a sentence at a time, so each is checked and cited on its own
+            w = c.window
+            pieces += [f"{w.text[a:b]} [{w.passage}]" for a, b in evidence.split_sentences(w.text)]
         for i, piece in enumerate(pieces):
             yield ("" if i == 0 else " ") + piece
 
-    def score(self, question: str, passages: Sequence[Passage]) -> tuple[QuestionProfile, list[Scored]]:
-        """Every candidate window with its probability of holding the answer, best first."""
+    def score(self, question: str, passages: Sequence[Passage]) -> tuple[QuestionProfile, list[Scored], float]:
+        """Every candidate window with its probability of holding the answer, best first,
+        and the answerability of the question."""
         q = evidence.profile(question)
         cands = evidence.windows(passages)
         if not cands or not q.terms:
-            return q, []
+            return q, [], 0.0
         sims = np.zeros(len(cands))
         if self.embed is not None:
             vecs = self.embed([question] + [w.text for w in cands])
             sims = np.clip(vecs[1:] @ vecs[0], 0, 1)
         x = evidence.features(q, cands, passages, self.idf, sims)
-        p = 1 / (1 + np.exp(-(x @ WEIGHTS)))
-        if q.focus:  # "how many tanks": a window without tanks cannot answer it
-            p = np.where(x[:, FEATURES.index("focus")] >= 1.0, p, 0.0)
+        if q.focus:  # "how many tanks": a window without tanks, or without a number, cannot answer it
+            keep = (x[:, FEATURES.index("focus")] >= 1.0) & (x[:, FEATURES.index("type")] >= 1.0)
+            x, cands = x[keep], [c for c, k in zip(cands, keep) if k]
+        if not cands:
+            return q, [], 0.0
+        logits = x @ WEIGHTS
+        qx = evidence.question_features(q, passages, self.idf, x, logits)
+        confidence = float(_sigmoid(qx @ ANSWERABILITY))
+        p = _sigmoid(logits)
         order = np.argsort(-p, kind="stable")
-        return q, [Scored(cands[i], float(p[i])) for i in order]
+        return q, [Scored(cands[i], float(p[i])) for i in order], confidence
 
     def select(self, question: str, passages: Sequence[Passage]) -> Selection:
         """The windows that make the answer, or a typed refusal when the evidence is too weak."""
         if not evidence.has_content(question):
             return Selection(question, (), None, 0.0, "invalid")
-        q, ranked = self.score(question, passages)
-        confidence = calibrate(ranked[0].p) if ranked else 0.0
+        q, ranked, confidence = self.score(question, passages)
         if not ranked or confidence < self.threshold:
             return Selection(question, (), None, round(confidence, 4), "no_evidence")
         best = ranked[0]
@@ -119,7 +131,7 @@ class ExtractiveGenerator:
         covered = set(q.terms) & set(terms(best.window.text))
         used = best.window.sentences
         for c in ranked[1:]:
-            if c.p < max(0.8 * best.p, _inverse(self.threshold)) or used + c.window.sentences > self.max_sentences:
+            if c.p < self.keep * best.p or used + c.window.sentences > self.max_sentences:
                 continue
             if any(_overlaps(c.window, o.window) for o in chosen):
                 continue
@@ -131,18 +143,8 @@ class ExtractiveGenerator:
         return Selection(question, tuple(chosen), short_answer(q, best.window.text), round(confidence, 4), None)
 
 
-def calibrate(p: float) -> float:
-    """The answerability of a question whose best window has probability `p`."""
-    logit = np.log(max(p, 1e-9) / max(1 - p, 1e-9))
-    a, b = CALIBRATION
-    return float(1 / (1 + np.exp(-(a * logit + b))))
-
-
-def _inverse(confidence: float) -> float:
-    """The window probability whose calibrated answerability is `confidence`."""
-    a, b = CALIBRATION
-    logit = (np.log(confidence / (1 - confidence)) - b) / a
-    return float(1 / (1 + np.exp(-logit)))
+def _sigmoid(z: np.ndarray | float) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(z, -30, 30)))
 
 
 def _overlaps(a: Window, b: Window) -> bool:
@@ -153,19 +155,27 @@ def short_answer(q: QuestionProfile, text: str) -> str | None:
     """The span of `text` of the question's answer type nearest to the question's own
     words, verbatim; None when the type is open or no such span exists."""
     spans = evidence.typed_spans(q.answer_type, text, set(q.terms))
+    if q.answer_type == "entity" and len(spans) != 1:
+        return None  # an open "which X" names many things; only a lone candidate is safe
+    lower = text.lower()
+    anchors = [i for t in (q.focus or q.terms) for i in _find_all(lower, t)]
+    sentences = evidence.split_sentences(text)
+    qset = set(q.terms)
+
+    def rank(span: tuple[int, int]) -> tuple[bool, int, int, int]:
+        # Prefer a span naming the focus ("40 tanks"), then the sentence that holds most of
+        # the question, then the span nearest its words.
+        named = bool(q.focus) and set(q.focus) <= set(terms(text[span[0]:span[1]]))
+        sa, sb = next(((x, y) for x, y in sentences if x <= span[0] < y), (0, len(text)))
+        held = len(qset & set(terms(text[sa:sb])))
+        outside = [i for i in anchors if sa <= i < sb and not span[0] <= i < span[1]]
+        far = min((abs(i - span[0]) for i in outside), default=len(text))
+        return not named, -held, far, span[0]
+
     if not spans:
         return None
-    lower = text.lower()
-    anchors = [i for t in q.terms for i in _find_all(lower, t)]
-    if q.focus:
-        anchors = [i for t in q.focus for i in _find_all(lower, t)] or anchors
-
-    def distance(span: tuple[int, int]) -> tuple[int, int]:
-        far = min((abs(a - span[0]) for a in anchors), default=0)
-        return far, span[0]
-
-    a, b = min(spans, key=distance)
-    short = text[a:b].strip(" ,;:")
+    a, b = min(spans, key=rank)
+    short = text[a:b].strip(" ,;:.")
     return short if short and short != text.strip() and len(short) < 0.8 * len(text) else None
 
 

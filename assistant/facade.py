@@ -14,6 +14,7 @@ from .chunk import Chunker
 from .cite import Checker, is_refusal
 from .condense import condense
 from .embed import Embedder, make_embedder
+from .evidence import has_content
 from .extractive import ExtractiveGenerator
 from .guard import strip_links
 from .generate import Generator, OpenAIGenerator, StreamEnd
@@ -177,7 +178,13 @@ class Assistant:
         return answer
 
     def stream(self, question: str, history: History = (), top_k: int | None = None) -> Iterator[str | Answer]:
-        """Yield text deltas of the draft as it is generated, then the checked `Answer`."""
+        """Yield text deltas of the draft as it is generated, then the checked `Answer`.
+
+        The extractive answerer's answerability (`Answer.confidence`) gates every backend:
+        below its threshold the answer is a typed refusal and no LLM is called. An LLM draft
+        that fails the citation check is replaced by the checked extractive answer, marked
+        by `backend` and `warning`. A question with nothing to look up ("[1]", "?") is
+        refused as "invalid" without retrieval."""
         question = " ".join((question or "").split())
         if not question:
             raise errors.InvalidQuestion("the question is empty: type a question about the articles")
@@ -190,6 +197,11 @@ class Assistant:
             raise errors.IndexNotFound("no documents in the index yet: run `assistant ingest seeds/` "
                                        "(or upload articles in the UI)")
         gen = self.generator
+        if not has_content(question):
+            timings["total"] = _ms(t0)
+            yield refusal_answer(question, [], timings, reason="invalid", backend=gen.name, model=gen.model,
+                                 confidence=0.0)
+            return
         query, usage = self._condense(question, history, gen)
         if history:
             timings["condense"] = _ms(t0)
@@ -198,27 +210,43 @@ class Assistant:
         passages = gen.fit(question, passages, history)
         timings["retrieve"] = _ms(tr)
         t1 = time.perf_counter()
+        extractive = gen if isinstance(gen, ExtractiveGenerator) else \
+            ExtractiveGenerator(idf=self.index.idf, embed=self.embedder.embed)
+        selection = extractive.select(query, passages)
+        meta = dict(backend=gen.name, model=gen.model, usage=usage, confidence=selection.confidence,
+                    standalone_question=query if query != question else None)
         parts: list[str] = []
         end = StreamEnd("stop", True)
-        for piece in gen.stream(question, passages, history):
-            if isinstance(piece, Usage):
-                usage = usage + piece
-            elif isinstance(piece, StreamEnd):
-                end = piece
-            else:
-                parts.append(piece)
-                yield piece
+        if selection.answerable:
+            pieces = extractive.draft(selection) if gen is extractive else gen.stream(question, passages, history)
+            for piece in pieces:
+                if isinstance(piece, Usage):
+                    usage = usage + piece
+                elif isinstance(piece, StreamEnd):
+                    end = piece
+                else:
+                    parts.append(piece)
+                    yield piece
         timings["generate"] = _ms(t1)
         t2 = time.perf_counter()
         draft = strip_links("".join(parts), self.settings.link_hosts.split(",") if self.settings.link_hosts else ())
-        meta = dict(backend=gen.name, model=gen.model, usage=usage, incomplete=not end.complete,
-                    standalone_question=query if query != question else None)
-        if is_refusal(draft) or not draft.strip():
-            answer = refusal_answer(question, passages, timings, **meta)
+        meta.update(usage=usage, incomplete=not end.complete)
+        judge = gen.judge if self.settings.judge == "llm" and isinstance(gen, OpenAIGenerator) else None
+        checker = Checker(threshold=self.settings.min_support, judge=judge)
+        if not selection.answerable:
+            answer = refusal_answer(question, passages, timings, reason=selection.refusal or "no_evidence", **meta)
+        elif is_refusal(draft) or not draft.strip():
+            answer = refusal_answer(question, passages, timings, reason="no_evidence", **meta)
         else:
-            judge = gen.judge if self.settings.judge == "llm" and isinstance(gen, OpenAIGenerator) else None
-            checker = Checker(threshold=self.settings.min_support, judge=judge)
             answer = finalize(question, draft, passages, checker, timings, policy=self.settings.answer_policy, **meta)
+            if answer.refused and gen is not extractive:  # the LLM draft failed the check
+                fallback = finalize(question, "".join(extractive.draft(selection)), passages, checker, timings,
+                                    policy=self.settings.answer_policy, **(meta | dict(incomplete=False)))
+                if not fallback.refused:
+                    note = (f"the {gen.name} model's answer failed the citation check; this is the extractive "
+                            f"answer (verbatim sentences of the articles) instead")
+                    answer = dataclasses.replace(fallback, backend=f"extractive (fallback from {gen.name})",
+                                                 warning="; ".join(filter(None, [fallback.warning, note])))
             if answer.incomplete and not answer.refused:
                 note = f"the answer was cut off ({end.finish_reason or 'stream ended early'}); it may be incomplete"
                 answer = dataclasses.replace(answer, warning="; ".join(filter(None, [answer.warning, note])))
@@ -234,7 +262,8 @@ class Assistant:
         return self._retrieve(condense(question, history), top_k or self.settings.top_k, self.index.keyword())
 
     def _retrieve(self, query: str, k: int, keyword: KeywordIndex) -> list[Passage]:
-        retriever = HybridRetriever(self.store, self.embedder, keyword, mode=self.settings.retrieval)
+        retriever = HybridRetriever(self.store, self.embedder, keyword, mode=self.settings.retrieval,
+                                    weight=self.settings.fusion_weight)
         return retriever.retrieve(query, k)
 
     def _condense(self, question: str, history: History, gen: Generator) -> tuple[str, Usage]:

@@ -1,4 +1,5 @@
-"""Main text of an HTML page: no script, style, hidden or navigation elements."""
+"""Main text of an HTML page: no script, style, hidden or navigation elements (comments are
+dropped by the parser); and the visible text of Markdown (no HTML comments or hidden blocks)."""
 from __future__ import annotations
 
 import re
@@ -12,6 +13,13 @@ _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "me
 _BLOCK = {"p", "div", "section", "article", "main", "header", "h1", "h2", "h3", "h4", "h5", "h6",
           "li", "ul", "ol", "blockquote", "pre", "table", "tr", "br", "hr", "figure", "dd", "dt"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+# What a Markdown renderer never shows: HTML comments (an unclosed one hides the rest), the
+# "[//]: # (comment)" idiom, and inline HTML elements marked hidden.
+_MD_HIDDEN = re.compile(
+    r"<!--.*?(?:-->|\Z)"
+    r"|^[ \t]{0,3}\[[^\]\n]*\]:[ \t]*(?:#|<>)[^\n]*$"
+    r"|<(\w+)\b[^>]*(?:\shidden\b|display\s*:\s*none|visibility\s*:\s*hidden|aria-hidden\s*=\s*[\"']?true)[^>]*>.*?</\1\s*>",
+    re.DOTALL | re.MULTILINE | re.IGNORECASE)
 
 
 @dataclass
@@ -107,3 +115,9 @@ def extract_html(markup: str) -> HtmlArticle:
     published = m.get("article:published_time") or m.get("datepublished") or m.get("date") or m.get("time")
     return HtmlArticle(text=text, title=title, published=published,
                        url=m.get("og:url") or m.get("canonical"))
+
+
+def visible_markdown(text: str) -> str:
+    """`text` without what a Markdown renderer hides: HTML comments, `[//]: # (...)` comment
+    lines and HTML elements marked hidden. Hidden text is where injected instructions hide."""
+    return _MD_HIDDEN.sub("", text) if ("<" in text or "]:" in text) else text

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Iterator
 
 from .article import shape
 from .errors import LoadError
-from .html_text import extract_html
+from .html_text import extract_html, visible_markdown
 from .types import Document, Skipped
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl")
@@ -128,6 +128,8 @@ def load_file(path: Path, max_bytes: int, skipped: list[Skipped] | None = None,
         if collections is not None:
             collections.append(collection)
         return docs
+    if suffix in (".md", ".markdown"):
+        text = visible_markdown(text)  # an HTML comment is invisible to readers, so it is not article text
     return [_document(text, source, _file_id(path), title=None)]
 
 

@@ -87,9 +87,10 @@ def retrieval_scores(rel: Sequence[set[int]], n_quotes: int, k: int) -> dict[str
 Support = Callable[[str, str], bool]
 
 
-def checker_support(threshold: float = 0.85) -> Support:
-    """The judge: does `evidence` support `sentence`? (The assistant's own lexical checker.)"""
-    return lambda sentence, evidence: lexical_support(sentence, evidence) >= threshold
+def checker_support(threshold: float, question: str | None = None) -> Support:
+    """The judge: does `evidence` support `sentence`? (The assistant's own checker, which
+    reads a short answer such as "James Rodgers" together with the `question` it answers.)"""
+    return lambda sentence, evidence: lexical_support(sentence, evidence, question) >= threshold
 
 
 def citation_scores(sentences: Sequence[tuple[str, Sequence[str]]], supports: Support) -> tuple[float, float, int, int]:

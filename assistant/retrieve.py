@@ -1,8 +1,11 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 results fused by weighted reciprocal rank.
+"""Hybrid retrieval: dense (Chroma) and BM25 candidates fused by their scores.
 
-The weight of the dense side (`Settings.fusion_weight`, ASSISTANT_FUSION_WEIGHT) was chosen
-on HaluEval QA development lines by `evals/tune_fusion.py`: plain RRF (0.5) let the weaker
-dense side pull good BM25 hits out of the top 5."""
+fused = (1 - w) * BM25 / best BM25 of the query + w * cosine similarity, with w the dense
+side's weight (`Settings.fusion_weight`, ASSISTANT_FUSION_WEIGHT), chosen on HaluEval QA
+development lines by `evals/tune_fusion.py`. Plain reciprocal-rank fusion gave the weaker
+dense side an equal vote and pushed good BM25 hits out of the top 5; score fusion keeps
+BM25's confidence and lets the dense score break near-ties and rescue questions that share
+no term with their article."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,6 +20,19 @@ RRF_K = 60
 DENSE_WEIGHT: float = Settings.fusion_weight  # the default, one source of truth
 
 
+def fuse(dense: list[tuple[str, float]], sparse: list[tuple[str, float]], weight: float) -> dict[str, float]:
+    """Score fusion of (id, cosine) and (id, BM25) lists: (1 - weight) * bm25 / max bm25 +
+    weight * cosine; an id missing from one list gets 0 from that side."""
+    scores: dict[str, float] = {}
+    top = max((s for _, s in sparse), default=0.0)
+    if top > 0:
+        for cid, s in sparse:
+            scores[cid] = (1.0 - weight) * s / top
+    for cid, s in dense:
+        scores[cid] = scores.get(cid, 0.0) + weight * s
+    return scores
+
+
 def rrf(rankings: list[list[str]], k: int = RRF_K, weights: list[float] | None = None) -> dict[str, float]:
     """Weighted reciprocal-rank fusion: score(id) = sum over rankings of weight / (k + rank)
     (every weight 1 when `weights` is None: plain RRF)."""
@@ -29,8 +45,8 @@ def rrf(rankings: list[list[str]], k: int = RRF_K, weights: list[float] | None =
 
 @dataclass
 class HybridRetriever:
-    """Dense + BM25 candidates (each `pool` deep), fused by weighted RRF (`weight` on the dense
-    side, 1 - `weight` on BM25), top `k` returned as Passages."""
+    """Dense + BM25 candidates (each `pool` deep), fused by score (`weight` on the dense side,
+    1 - `weight` on BM25, see `fuse`), top `k` returned as Passages."""
 
     store: Store
     embedder: Embedder
@@ -49,7 +65,7 @@ class HybridRetriever:
         sparse = self.keyword.search(query, pool) if self.mode in ("hybrid", "bm25") else []
         dense_score = dict(dense)
         bm25_score = dict(sparse)
-        fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in sparse]], weights=[self.weight, 1.0 - self.weight])
+        fused = fuse(dense, sparse, {"dense": 1.0, "bm25": 0.0}.get(self.mode, self.weight))
         best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         refs = {r.id: r for r in self.keyword.locate(best)}
         missing = [cid for cid in best if cid not in refs]  # written after the BM25 catalog's stamp

@@ -129,6 +129,8 @@ class Answer:
     incomplete: bool = False
     standalone_question: str | None = None
     warning: str | None = None
+    confidence: float | None = None  # calibrated answerability of the question from the evidence, in [0, 1]
+    refusal: str | None = None  # why it was refused: "invalid", "no_evidence" or "unsupported"; None if answered
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .cite import Check, Checker, Judge, parse
+from .support import THRESHOLD
 from .types import Passage
 
 
@@ -23,15 +24,17 @@ class Verdict:
     verdict: str
 
 
-def verify(answer_text: str, passages: Sequence[str | Passage], threshold: float = 0.85,
+def verify(answer_text: str, passages: Sequence[str | Passage], threshold: float = THRESHOLD,
            embed: Callable[[Sequence[str]], np.ndarray] | None = None, judge: Judge | None = None,
            question: str | None = None) -> Verdict:
     """Check each sentence of `answer_text` against the passages its `[n]` markers cite
     (1-based into `passages`; an uncited sentence is checked against every passage).
-    A sentence is supported when one sentence of a cited passage holds at least
-    `threshold` of its content terms (and every number it states). `question` lets a bare
-    "yes"/"no" be checked through the claim it answers. Returns per-sentence `supported`
-    and score, plus groundedness = supported share."""
+    A sentence is supported when its score against a cited passage (probability-like, see
+    `assistant.cite.lexical_support`: a window of 1-3 passage sentences must state its
+    words, numbers, names and negation) reaches `threshold`. `question` lets a bare answer
+    ("Yes", "Delhi", "1998") be checked as the claim "question + answer"; without it such
+    an answer is never supported. Returns per-sentence `supported` and score, plus
+    groundedness = supported share."""
     texts = [p.text if isinstance(p, Passage) else str(p) for p in passages]
     checks = Checker(threshold=threshold, embed=embed, judge=judge).check(parse(answer_text), texts, question)
     sentences = tuple(checks)

@@ -69,7 +69,9 @@ def test_openai_generator_answers_are_checked(bot: Assistant):
         c = answer.citations[0]
         assert "502 square kilometers" in c.quote and llm.document(c.doc_id).text[c.start:c.end] == c.quote
         assert answer.usage.total_tokens > 0
-        assert llm.ask(TERRITORY_Q).refused  # invented, unsupported answer -> refusal, no citations
+        fallback = llm.ask(TERRITORY_Q)  # invented, unsupported draft -> the checked extractive answer, marked
+        assert "Paris" not in fallback.answer and fallback.backend.startswith("extractive (fallback")
+        assert fallback.warning and all(s.supported for s in fallback.sentences if s.citations)
         attached = llm.ask(TERRITORY_Q)  # citation to a passage that does not exist is dropped, then re-attached
         assert attached.citations and all(c.quote in llm.document(c.doc_id).text for c in attached.citations)
         sent = fake.requests[1]

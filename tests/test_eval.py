@@ -106,3 +106,67 @@ def test_seed_gold_set_passes_the_ci_gate(tmp_path: Path):
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["run"]["items"] == len(items) and report["metrics"]["errors"] == 0
+
+
+class _Scripted:
+    """A real assistant whose final answers are rewritten: `keep(passages)` picks the passages
+    the answer was built from, `replies` maps a question to the answer text (None = refuse).
+    Retrieving a second time fails: the evaluation must score the passages the answer carries."""
+
+    def __init__(self, bot: Assistant, keep=lambda ps: ps, replies: dict | None = None) -> None:
+        self._bot, self._keep, self._replies, self.settings = bot, keep, replies, bot.settings
+
+    def document(self, doc_id: str):
+        return self._bot.document(doc_id)
+
+    def retrieve(self, *args, **kwargs):
+        raise AssertionError("evaluate retrieved again instead of scoring answer.passages")
+
+    def ask(self, question: str, history=()):
+        import dataclasses
+
+        answer = self._bot.ask(question, history=history)
+        kept = [dataclasses.replace(p, rank=i) for i, p in enumerate(self._keep(list(answer.passages)), start=1)]
+        answer = dataclasses.replace(answer, passages=tuple(kept))
+        if self._replies is not None:
+            text = self._replies[question]
+            answer = dataclasses.replace(answer, answer=text or "", refused=text is None, citations=(), sentences=())
+        return answer
+
+
+def test_report_has_results_per_question_type(bot: Assistant, gold: Path):
+    replies = {TERRITORY_Q: "Ukraine lost 502 square kilometers in July.", "What is the capital of Australia?": None,
+               "Who is Samuel Charap?": "An analyst.", "What did he say about the leverage?": "The leverage is the war.",
+               "How many people did the attack on Kyiv kill?": "It killed 31 people."}
+    by_type = evaluate(_Scripted(bot, replies=replies), load_gold(gold))["by_type"]
+    assert set(by_type) == {"single-article", "unanswerable", "follow-up"}
+    assert by_type["single-article"]["n"] == 2 and by_type["single-article"]["right"] == 0.5  # t4 cannot be right
+    assert by_type["single-article"]["refused"] == 0.0 and by_type["single-article"]["failed"] == 1
+    assert by_type["unanswerable"] == {"n": 1, "right": 1.0, "refused": 1.0, "failed": 0}
+    assert by_type["follow-up"]["right"] == 1.0 and by_type["follow-up"]["refused"] == 0.0
+    replies["What is the capital of Australia?"] = "Canberra."
+    replies[TERRITORY_Q] = None
+    by_type = evaluate(_Scripted(bot, replies=replies), load_gold(gold))["by_type"]
+    assert by_type["unanswerable"]["right"] == 0.0 and by_type["unanswerable"]["refused"] == 0.0
+    assert by_type["single-article"]["right"] == 0.0 and by_type["single-article"]["refused"] == 0.5
+
+
+def test_retrieval_metrics_score_the_passages_the_answer_used(bot: Assistant, gold: Path):
+    items = [i for i in load_gold(gold) if i.id == "t1"]
+    quote = items[0].evidence[0][1]
+
+    def holds(p) -> bool:
+        return quote in " ".join(p.text.split())
+
+    passages = bot.ask(items[0].question).passages
+    has = [holds(p) for p in passages]
+    assert any(has) and not all(has)
+
+    first = evaluate(_Scripted(bot, keep=lambda ps: sorted(ps, key=lambda p: not holds(p))), items)
+    assert first["metrics"]["retrieval"]["hit@1"] == 1.0 and first["metrics"]["retrieval"]["mrr"] == 1.0
+    without = evaluate(_Scripted(bot, keep=lambda ps: [p for p in ps if not holds(p)]), items)
+    assert without["metrics"]["retrieval"]["hit@k"] == 0.0 and without["metrics"]["retrieval"]["mrr"] == 0.0
+    last = evaluate(_Scripted(bot, keep=lambda ps: sorted(ps, key=holds)), items)
+    assert last["metrics"]["retrieval"]["hit@1"] == 0.0 and last["metrics"]["retrieval"]["hit@k"] == 1.0
+    assert last["metrics"]["retrieval"]["mrr"] == pytest.approx(1 / (len(has) - sum(has) + 1))
+    assert [r["doc_id"] for r in without["items"][0]["retrieved"]] == [p.doc_id for p in passages if not holds(p)][:5]

@@ -77,18 +77,20 @@ def test_fullwidth_and_source_markers(bot, fake):
         assert "【" not in answer.answer and "Source" not in answer.answer
 
 
-def test_invented_facts_are_refused_or_shown_marked_by_policy(bot, fake):
+def test_invented_facts_are_replaced_by_the_extractive_answer_or_shown_marked_by_policy(bot, fake):
     invented = "Canberra is the capital of Australia [1]. It has 400,000 people [1]."
     fake.replies = [invented]
-    refused = llm_bot(bot.settings.index, fake).ask(TERRITORY_Q)
-    assert refused.refused and refused.citations == () and "Canberra" not in refused.answer
+    replaced = llm_bot(bot.settings.index, fake).ask(TERRITORY_Q)
+    assert not replaced.refused and "Canberra" not in replaced.answer
+    assert replaced.backend == "extractive (fallback from openai)" and "failed the citation check" in replaced.warning
 
     n = passage_no(llm_bot(bot.settings.index, fake), TERRITORY_Q, "502 square")
     mixed = (f"Ukraine lost 502 square kilometers in July [{n}]. Canberra is the capital of Australia [{n}]. "
              f"Kyiv has 9 million residents [{n}].")
     fake.replies = [mixed, mixed]
     strict = llm_bot(bot.settings.index, fake).ask(TERRITORY_Q)
-    assert strict.refused  # 1 of 3 supported: under half, refused by default
+    # 1 of 3 supported: under half, so by default the checked extractive answer replaces it
+    assert strict.backend.startswith("extractive") and "Canberra" not in strict.answer
     warned = llm_bot(bot.settings.index, fake, answer_policy="warn").ask(TERRITORY_Q)
     assert not warned.refused and warned.warning and "2 of 3" in warned.warning
     assert [s.supported for s in warned.sentences] == [True, False, False]
@@ -262,3 +264,27 @@ def test_a_malformed_base_url_is_a_config_error_naming_the_setting(bot, monkeypa
     assert not offline.ask(TERRITORY_Q).refused
     with pytest.raises(ConfigError, match="OPENAI_BASE_URL"):
         offline.variant(generator="openai", llm_model="m")
+
+
+def test_an_unanswerable_question_makes_no_request_to_the_model(bot, fake):
+    llm = llm_bot(bot.settings.index, fake)
+    fake.replies = ["Canberra is the capital of Australia [1]."]
+    answer = llm.ask("What is the population of the capital of Australia?")
+    assert answer.refused and answer.refusal == "no_evidence" and answer.confidence is not None
+    assert fake.requests == [] and answer.usage.total_tokens == 0  # no cost, no invention
+    assert llm.ask("[1]").refusal == "invalid" and fake.requests == []
+    # The same assistant does call the model when the evidence can answer.
+    fake.replies = ["Ukraine lost 502 square kilometers in July."]
+    assert not llm.ask(TERRITORY_Q).refused and len(fake.chat_requests()) == 1
+
+
+def test_a_draft_that_fails_the_check_yields_the_checked_extractive_answer(bot, fake):
+    llm = llm_bot(bot.settings.index, fake)
+    fake.replies = ["Ukraine lost 9,000 square kilometers in July and Canberra fell [1]."]
+    answer = llm.ask(TERRITORY_Q)
+    assert not answer.refused and answer.refusal is None
+    assert answer.backend == "extractive (fallback from openai)"
+    assert "failed the citation check" in answer.warning and "extractive" in answer.warning
+    assert "502 square kilometers" in answer.answer and "9,000" not in answer.answer
+    assert all(s.supported for s in answer.sentences) and answer.usage.total_tokens > 0
+    assert_exact_spans(llm, answer)

@@ -64,7 +64,13 @@ class Soak:
         reported: list[str] = []
         reader = threading.Thread(target=lambda: reported.extend(line.strip() for line in proc.stdout))
         reader.start()
-        time.sleep(self.rng.uniform(1.5, 7.0))
+        if self.rng.random() < 0.25:  # anywhere from start-up on
+            time.sleep(self.rng.uniform(0.5, 8.0))
+        else:  # inside the writes: after the first commit, whatever the machine's speed
+            deadline = time.monotonic() + 120
+            while not reported and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(self.rng.uniform(0.0, 2.5))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             self.counts["kills"] += 1
