@@ -233,9 +233,12 @@ class ChromaStore:
         for i in range(0, len(items), 256):
             part = items[i:i + 256]
             ones = np.ones((len(part), 1), dtype=np.float32)
-            self._texts.upsert(ids=[d.id for d, _, _ in part], embeddings=ones,  # one read per cited document
-                               metadatas=[_clean({"text": d.text, "content_hash": d.content_hash, "title": d.title,
-                                                  "source": d.source, "published": d.published}) for d, _, _ in part])
+            # Texts are kept per version ("<doc id>@<hash[:16]>"): a crash before the document
+            # record (the commit point) leaves the old version's text in place, never overwritten.
+            self._texts.upsert(ids=[text_id(d.id, d.content_hash) for d, _, _ in part], embeddings=ones,
+                               metadatas=[_clean({"text": d.text, "content_hash": d.content_hash, "doc_id": d.id,
+                                                  "title": d.title, "source": d.source, "published": d.published})
+                                          for d, _, _ in part])
             self._docs.upsert(ids=[d.id for d, _, _ in part], embeddings=ones,  # the commit point
                               metadatas=[_doc_meta(d, chunks) for d, chunks, _ in part])
         for doc, _, _ in items:
@@ -244,6 +247,8 @@ class ChromaStore:
                 stale = [cid for cid in old if version(cid) != doc.content_hash[:16]]
                 if stale:
                     self._chunks.delete(ids=stale)
+                self._texts.delete(where={"$and": [{"doc_id": doc.id}, {"content_hash": {"$ne": doc.content_hash}}]})
+                self._texts.delete(ids=[doc.id])  # an index written before texts were versioned
 
     @_guarded
     def stamp(self) -> str:
@@ -280,7 +285,7 @@ class ChromaStore:
         for i in range(0, len(doc_ids), 200):
             part = list(doc_ids[i:i + 200])
             docs = self._docs.get(ids=part, include=["metadatas"])
-            texts = self._texts_of(docs["ids"])
+            texts = self._texts_of(_hashes(docs))
             current = {d: (texts.get(d), m.get("content_hash", "")) for d, m in zip(docs["ids"], docs["metadatas"])}
             got = self._chunks.get(where={"doc_id": {"$in": part}}, include=["metadatas"])
             rows = sorted(zip(got["ids"], got["metadatas"]), key=lambda r: (r[1]["doc_id"], r[0]))
@@ -297,7 +302,8 @@ class ChromaStore:
             raise DocumentNotFound(f"no document {doc_id!r} in the index; `assistant docs list` shows the ids")
         self._chunks.delete(where={"doc_id": doc_id})
         self._docs.delete(ids=[doc_id])
-        self._texts.delete(ids=[doc_id])
+        self._texts.delete(where={"doc_id": doc_id})
+        self._texts.delete(ids=[doc_id])  # an index written before texts were versioned
 
     @_guarded
     def documents(self) -> list[DocumentInfo]:
@@ -308,7 +314,7 @@ class ChromaStore:
     @_guarded
     def document(self, doc_id: str) -> Document:
         got = self._docs.get(ids=[doc_id], include=["metadatas"])
-        text = self._texts_of([doc_id]).get(doc_id) if got["ids"] else None
+        text = self._texts_of(_hashes(got)).get(doc_id) if got["ids"] else None
         if text is None:
             raise DocumentNotFound(f"no document {doc_id!r} in the index; `assistant docs list` shows the ids")
         return _document(doc_id, text, _unpack(got["metadatas"][0]))
@@ -352,7 +358,7 @@ class ChromaStore:
     def read(self, refs: Sequence[ChunkRef]) -> list[StoredChunk]:
         """The chunks' text and document fields; those whose document is gone or changed are
         left out. Documents are cached by (id, content hash): a version's text never changes."""
-        self._load_docs({r.doc_id for r in refs if (r.doc_id, r.version) not in self._doc_cache})
+        self._load_docs({(r.doc_id, r.version) for r in refs if (r.doc_id, r.version) not in self._doc_cache})
         out: list[StoredChunk] = []
         for r in refs:
             key = (r.doc_id, r.version)
@@ -368,35 +374,45 @@ class ChromaStore:
     def _join(self, ids: Sequence[str], metas: Sequence[dict[str, Any]]) -> list[StoredChunk]:
         return self.read([_ref(cid, m) for cid, m in zip(ids, metas)])
 
-    def _load_docs(self, doc_ids: set[str]) -> None:
-        if not doc_ids:
+    def _load_docs(self, keys: set[tuple[str, str]]) -> None:
+        """Cache the texts of these (doc id, version) pairs; versions no longer stored are left out."""
+        if not keys:
             return
-        ready = self._texts.get(ids=sorted(doc_ids), include=["metadatas"])
-        for d, m in zip(ready["ids"], ready["metadatas"]):
+        ids = sorted({f"{d}@{v}" for d, v in keys} | {d for d, _ in keys})
+        got = self._texts.get(ids=ids, include=["metadatas"])
+        for tid, m in zip(got["ids"], got["metadatas"]):
             if m and "text" in m and "content_hash" in m:
-                self._doc_cache[(d, m["content_hash"][:16])] = (m["text"], m)
-                doc_ids.discard(d)
-        if not doc_ids:  # else: documents written before texts carried their fields
-            return self._trim_cache()
-        got = self._docs.get(ids=sorted(doc_ids), include=["metadatas"])
-        texts = self._texts_of(got["ids"])
-        for d, m in zip(got["ids"], got["metadatas"]):
-            if d in texts:
-                self._doc_cache[(d, m.get("content_hash", "")[:16])] = (texts[d], _unpack(m))
+                key = (m.get("doc_id") or tid, m["content_hash"][:16])
+                if key in keys:
+                    self._doc_cache[key] = (m["text"], m)
+                    keys.discard(key)
+        if keys:  # documents written before texts carried their fields
+            got = self._docs.get(ids=sorted({d for d, _ in keys}), include=["metadatas"])
+            texts = self._texts_of(_hashes(got))
+            for d, m in zip(got["ids"], got["metadatas"]):
+                key = (d, m.get("content_hash", "")[:16])
+                if d in texts and key in keys:
+                    self._doc_cache[key] = (texts[d], _unpack(m))
         self._trim_cache()
 
     def _trim_cache(self) -> None:
         while len(self._doc_cache) > 256:
             self._doc_cache.popitem(last=False)
 
-    def _texts_of(self, doc_ids: Sequence[str]) -> dict[str, str]:
-        """The texts of these documents (indexes written before the texts collection existed
-        keep them as the documents' Chroma `documents`)."""
-        if not doc_ids:
+    def _texts_of(self, current: dict[str, str]) -> dict[str, str]:
+        """The texts of these documents at these content hashes (doc id -> hash). Indexes
+        written before texts were versioned keep them under the doc id; older ones as the
+        documents' Chroma `documents`."""
+        if not current:
             return {}
-        got = self._texts.get(ids=list(doc_ids), include=["metadatas"])
-        out = {d: m["text"] for d, m in zip(got["ids"], got["metadatas"]) if m and "text" in m}
-        missing = [d for d in doc_ids if d not in out]
+        ids = sorted({text_id(d, h) for d, h in current.items()} | set(current))
+        got = self._texts.get(ids=ids, include=["metadatas"])
+        out: dict[str, str] = {}
+        for tid, m in zip(got["ids"], got["metadatas"]):
+            d = (m or {}).get("doc_id") or tid
+            if m and "text" in m and d in current and m.get("content_hash", "")[:16] == current[d][:16]:
+                out[d] = m["text"]
+        missing = [d for d in current if d not in out]
         if missing:
             old = self._docs.get(ids=missing, include=["documents"])
             out.update({d: t for d, t in zip(old["ids"], old["documents"]) if t is not None})
@@ -410,7 +426,7 @@ class ChromaStore:
         for i in range(0, len(ids), batch):
             part = ids[i:i + batch]
             got = self._docs.get(ids=part, include=["metadatas"])
-            texts = self._texts_of(got["ids"])
+            texts = self._texts_of(_hashes(got))
             for d, m in zip(got["ids"], got["metadatas"]):
                 if d in texts:
                     yield _document(d, texts[d], _unpack(m))
@@ -432,6 +448,10 @@ class ChromaStore:
             offset += 10_000
         for i in range(0, len(stale), _BATCH):
             self._chunks.delete(ids=stale[i:i + _BATCH])
+        texts = self._texts.get(include=[])["ids"]  # versions whose document record never landed
+        old = [t for t in texts if "@" in t and t.rsplit("@", 1)[1] != (current.get(t.rsplit("@", 1)[0]) or "")[:16]]
+        for i in range(0, len(old), _BATCH):
+            self._texts.delete(ids=old[i:i + _BATCH])
         return len(stale)
 
     @_guarded
@@ -461,6 +481,16 @@ def _info(doc_id: str, m: dict[str, Any]) -> DocumentInfo:
 
 def _ref(cid: str, m: dict[str, Any]) -> ChunkRef:
     return ChunkRef(cid, m["doc_id"], version(cid), int(m["start"]), int(m["end"]))
+
+
+def text_id(doc_id: str, content_hash: str) -> str:
+    """The id of one version of a document's text: "<doc id>@<content hash[:16]>"."""
+    return f"{doc_id}@{content_hash[:16]}"
+
+
+def _hashes(got: dict[str, Any]) -> dict[str, str]:
+    """doc id -> content hash, from a `get` of document records."""
+    return {d: (m or {}).get("content_hash", "") for d, m in zip(got["ids"], got["metadatas"])}
 
 
 def version(chunk_id: str) -> str:
