@@ -196,11 +196,15 @@ def test_a_full_disk_says_so_and_loses_nothing(tmp_path, seeds_copy):
         with pytest.raises(DiskFull, match="disk holding the index is full.*nothing already indexed was lost"):
             Assistant(index=index, ingest_workers=0).ingest([src])
         subprocess.run(["mount", "-o", "remount,size=256m", str(disk)], check=True)
-        bot = Assistant(index=index, ingest_workers=0)
-        assert not bot.ask(TERRITORY_Q).refused  # the seeds are still there
-        report = bot.ingest([src])
-        assert len(report.added) + len(report.unchanged) == 300
-        assert len(Assistant(index=index).documents()) == 302
+        # As the message says: free space and run the command again (a new process).
+        asked = cli("ask", TERRITORY_Q, "--index", str(index), "--json")
+        assert asked.returncode == 0 and not json.loads(asked.stdout)["refused"], asked.stderr  # seeds still there
+        again = cli("ingest", str(src), "--index", str(index), "--json")
+        assert again.returncode == 0, again.stderr
+        report = json.loads(again.stdout)
+        assert len(report["added"]) + len(report["unchanged"]) == 300
+        listed = cli("docs", "list", "--json", "--index", str(index))
+        assert len(json.loads(listed.stdout)) == 302
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
