@@ -277,6 +277,7 @@ WEIGHTS = np.array([5.493, -6.272, 9.067, -0.392, 0.514, -0.007, -7.954, -2.137,
                     19.729])
 BIAS = -7.772
 SUMMARY_SHARE = 0.67  # share of a summary's sentences that must be supported
+NUMBER_CAP = 0.3  # below THRESHOLD, whatever the model says
 THRESHOLD = 0.62  # a sentence is supported from this score up
 
 
@@ -289,4 +290,7 @@ def score(sentence: str, passage: str, question: str | None = None) -> float:
     if found is None:
         return 0.0
     f = features(found[0], ev, whole=found[1])
-    return float(1 / (1 + np.exp(-(f @ WEIGHTS + BIAS))))
+    p = float(1 / (1 + np.exp(-(f @ WEIGHTS + BIAS))))
+    if any(n not in ev.all_numbers for n, _ in found[0].numbers):
+        p = min(p, NUMBER_CAP)  # strict: a number the passage never states is never supported
+    return p

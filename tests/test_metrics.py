@@ -30,7 +30,9 @@ def test_retrieval_scores():
 
 
 def test_alce_citation_recall_and_precision():
-    support = metrics.checker_support(0.85)
+    from assistant.support import THRESHOLD
+
+    support = metrics.checker_support(THRESHOLD)
     good, other = "Ukraine lost 502 square kilometers in July.", "Kyiv was attacked."
     recall, precision, n_s, n_c = metrics.citation_scores(
         [("Ukraine lost 502 square kilometers in July.", [good, other]),  # other is not needed
