@@ -51,6 +51,11 @@ def repair_index(index: Index, preparer: Preparer, progress: Progress | None = N
     """Rebuild `index` from its own documents; returns what was restored. Raises
     IndexDamaged when the document records themselves cannot be read."""
     backup = backup_path(index)
+    if not index.settings.chroma_url:  # never trust this process's handles on the damaged files
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+        index.forget()
     index.repairing = True  # type: ignore[attr-defined]
     try:
         with index.locked():
