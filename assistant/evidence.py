@@ -22,6 +22,17 @@ _PERSON_Q = re.compile(r"\bwho(?:m|se)?\b", re.I)
 _PLACE_Q = re.compile(r"\bwhere\b|\b(?:what|which) (?:city|country|state|town|county|region|province|place|"
                       r"island|continent|location|nation|capital|village|area|district)\b", re.I)
 _ENTITY_Q = re.compile(r"\b(?:what|which)\s+(\w+)", re.I)
+# A quantity asked as money ("what does he earn a week", "how much did it cost") or as a
+# duration ("how long were they married"): only a span with a currency or a time unit answers.
+_MONEY_Q = re.compile(r"^\W*(?:how much|what|which)\b.*\b(?:cost|costs|costing|price[sd]?|pay|pays|paid|paying|earn|earns|"
+                      r"earned|earning|salary|wages?|fee|fees|worth|sell|sells|sold|spend|spends|spent|fined?|"
+                      r"compensation|budget|bid|offer(?:ed)?|charge[sd]?)\b", re.I)
+_DURATION_Q = re.compile(r"\bhow long\b(?!\s+(?:is|was|are|were)\s+the\s+\w+\s*\??$)|\bfor how (?:long|many "
+                         r"(?:years|months|weeks|days|hours|seasons))\b", re.I)
+_CURRENCY = re.compile(r"[$€£¥]|\b(?:dollars?|pounds?|euros?|cents?|pence|yen|yuan|rupees?|francs?|roubles?|rubles?|"
+                       r"USD|GBP|EUR)\b", re.I)
+_TIME_UNIT = re.compile(r"\b(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centur(?:y|ies)|"
+                        r"seasons?|nights?|fortnights?)\b|-(?:year|month|week|day|hour|minute)\b", re.I)
 _YES_NO_Q = re.compile(r"^(?:is|are|was|were|do|does|did|can|could|has|have|had|will|would|should)\b", re.I)
 # Words a quantity question uses for the measure itself, not for the thing counted.
 _MEASURE_WORDS = frozenset(terms("how much many long far big large old tall wide deep high often fast heavy"))
@@ -46,13 +57,15 @@ _QUOTES = "\"“”"
 class QuestionProfile:
     """What a question asks: its answer type ("quantity", "date", "person", "place",
     "entity", "yesno" or "other"), its content terms, its focus (terms a window must hold,
-    "how many *tanks*") and the terms of its capitalised names."""
+    "how many *tanks*"), the terms of its capitalised names, and for a quantity the unit
+    its answer must carry ("money", "duration" or None)."""
 
     text: str
     answer_type: str
     terms: tuple[str, ...]
     focus: tuple[str, ...]
     names: tuple[str, ...]
+    unit: str | None = None  # "money" or "duration": the unit a quantity answer must carry
 
 
 def has_content(question: str) -> bool:
@@ -64,7 +77,8 @@ def has_content(question: str) -> bool:
 def profile(question: str) -> QuestionProfile:
     """The answer type, terms, focus and names of `question` (rules, no model)."""
     q = _MARKERS.sub(" ", question)
-    if _COUNT.search(q) or _MEASURE.search(q):
+    unit = "money" if _MONEY_Q.search(q) else "duration" if _DURATION_Q.search(q) else None
+    if _COUNT.search(q) or _MEASURE.search(q) or unit:
         kind = "quantity"
     elif _DATE_Q.search(q):
         kind = "date"
@@ -89,7 +103,7 @@ def profile(question: str) -> QuestionProfile:
         focus = tuple(terms(head[-1]))[-1:] if head else ()
     all_terms = [t for t in dict.fromkeys(terms(q)) if t not in _MEASURE_WORDS or kind != "quantity"]
     names = tuple(dict.fromkeys(t for m in _CAPITAL.finditer(q) if m.start() > 0 for t in terms(m.group())))
-    return QuestionProfile(question, kind, tuple(all_terms), focus, names)
+    return QuestionProfile(question, kind, tuple(all_terms), focus, names, unit)
 
 
 @dataclass(frozen=True)
@@ -154,12 +168,17 @@ def windows(passages: Sequence[Passage], size: int = 2) -> list[Window]:
     return out
 
 
-def typed_spans(kind: str, text: str, exclude: set[str]) -> list[tuple[int, int]]:
-    """Spans of `text` of the answer type `kind` whose terms are not all in `exclude`
-    (the question's own words are never its answer)."""
+def typed_spans(kind: str, text: str, exclude: set[str], unit: str | None = None) -> list[tuple[int, int]]:
+    """Spans of `text` of the answer type `kind` (for a quantity, carrying `unit` when one
+    is asked) whose terms are not all in `exclude` (the question's own words are never its
+    answer)."""
     if kind == "quantity":
         found = [(m.start(), m.end()) for m in _QUANTITY.finditer(text)]
         found = [_trim_quantity(text, a, b, exclude) for a, b in found]
+        if unit == "money":
+            found = [(a, b) for a, b in found if _CURRENCY.search(text[max(0, a - 1):b])]
+        elif unit == "duration":
+            found = [(a, b) for a, b in found if _TIME_UNIT.search(text[a:b])]
     elif kind == "date":
         found = [(m.start(), m.end()) for m in _DATE.finditer(text)]
     elif kind in ("person", "place", "entity"):
@@ -172,11 +191,15 @@ def typed_spans(kind: str, text: str, exclude: set[str]) -> list[tuple[int, int]
     return [(a, b) for a, b in found if b > a and not set(terms(text[a:b])) <= exclude]
 
 
+_TRAILING = frozenset("since after before until while when and but as than".split())
+
+
 def _trim_quantity(text: str, a: int, b: int, exclude: set[str]) -> tuple[int, int]:
     """Cut trailing words that are stop words ("502 square kilometers in" -> "502 square kilometers")."""
     span = text[a:b].rstrip(" .,;:")
     parts = span.split(" ")
-    while len(parts) > 1 and (parts[-1].lower() in STOPWORDS or not parts[-1][:1].isalpha()):
+    while len(parts) > 1 and (parts[-1].lower() in STOPWORDS or parts[-1].lower() in _TRAILING
+                              or not parts[-1][:1].isalpha()):
         parts.pop()
     return a, a + len(" ".join(parts))
 
@@ -203,7 +226,7 @@ def features(q: QuestionProfile, cands: Sequence[Window], passages: Sequence[Pas
         cov = sum(v for t, v in weights.items() if t in wt) / total
         names = sum(t in wt for t in q.names) / len(q.names) if q.names else cov
         focus = sum(t in wt for t in q.focus) / len(q.focus) if q.focus else 1.0
-        typed = (1.0 if typed_spans(q.answer_type, w.text, qset) else 0.0) if q.answer_type in (
+        typed = (1.0 if typed_spans(q.answer_type, w.text, qset, q.unit) else 0.0) if q.answer_type in (
             "quantity", "date", "person", "place", "entity") else 0.5
         pcov = sum(v for t, v in weights.items() if t in p_terms[w.passage - 1]) / total
         unpunct = 0.0 if w.text.rstrip("\"'”’)").endswith((".", "!", "?", "…")) else 1.0

@@ -107,7 +107,7 @@ class ExtractiveGenerator:
             vecs = self.embed([question] + [w.text for w in cands])
             sims = np.clip(vecs[1:] @ vecs[0], 0, 1)
         x = evidence.features(q, cands, passages, self.idf, sims)
-        if q.focus:  # "how many tanks": a window without tanks, or without a number, cannot answer it
+        if q.focus or q.unit:  # "how many tanks" needs tanks and a number; "what did it cost" needs money
             keep = (x[:, FEATURES.index("focus")] >= 1.0) & (x[:, FEATURES.index("type")] >= 1.0)
             x, cands = x[keep], [c for c, k in zip(cands, keep) if k]
         if not cands:
@@ -154,7 +154,7 @@ def _overlaps(a: Window, b: Window) -> bool:
 def short_answer(q: QuestionProfile, text: str) -> str | None:
     """The span of `text` of the question's answer type nearest to the question's own
     words, verbatim; None when the type is open or no such span exists."""
-    spans = evidence.typed_spans(q.answer_type, text, set(q.terms))
+    spans = evidence.typed_spans(q.answer_type, text, set(q.terms), q.unit)
     if q.answer_type == "entity" and len(spans) != 1:
         return None  # an open "which X" names many things; only a lone candidate is safe
     lower = text.lower()

@@ -358,14 +358,15 @@ class ChromaStore:
     def read(self, refs: Sequence[ChunkRef]) -> list[StoredChunk]:
         """The chunks' text and document fields; those whose document is gone or changed are
         left out. Documents are cached by (id, content hash): a version's text never changes."""
-        self._load_docs({(r.doc_id, r.version) for r in refs if (r.doc_id, r.version) not in self._doc_cache})
+        loaded = self._load_docs({(r.doc_id, r.version) for r in refs if (r.doc_id, r.version) not in self._doc_cache})
         out: list[StoredChunk] = []
         for r in refs:
             key = (r.doc_id, r.version)
-            doc = self._doc_cache.get(key)
+            doc = loaded.get(key) or self._doc_cache.get(key)  # a read of many documents outgrows the cache
             if doc is None:
                 continue
-            self._doc_cache.move_to_end(key)
+            if key in self._doc_cache:
+                self._doc_cache.move_to_end(key)
             text, m = doc
             out.append(StoredChunk(id=r.id, doc_id=r.doc_id, text=text[r.start:r.end], start=r.start, end=r.end,
                                    title=m.get("title", ""), source=m.get("source", ""), published=m.get("published")))
@@ -374,17 +375,19 @@ class ChromaStore:
     def _join(self, ids: Sequence[str], metas: Sequence[dict[str, Any]]) -> list[StoredChunk]:
         return self.read([_ref(cid, m) for cid, m in zip(ids, metas)])
 
-    def _load_docs(self, keys: set[tuple[str, str]]) -> None:
-        """Cache the texts of these (doc id, version) pairs; versions no longer stored are left out."""
+    def _load_docs(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+        """Read and cache the texts of these (doc id, version) pairs; returns those found
+        (versions no longer stored are left out)."""
+        found: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         if not keys:
-            return
+            return found
         ids = sorted({f"{d}@{v}" for d, v in keys} | {d for d, _ in keys})
         got = self._texts.get(ids=ids, include=["metadatas"])
         for tid, m in zip(got["ids"], got["metadatas"]):
             if m and "text" in m and "content_hash" in m:
                 key = (m.get("doc_id") or tid, m["content_hash"][:16])
                 if key in keys:
-                    self._doc_cache[key] = (m["text"], m)
+                    found[key] = (m["text"], m)
                     keys.discard(key)
         if keys:  # documents written before texts carried their fields
             got = self._docs.get(ids=sorted({d for d, _ in keys}), include=["metadatas"])
@@ -392,8 +395,10 @@ class ChromaStore:
             for d, m in zip(got["ids"], got["metadatas"]):
                 key = (d, m.get("content_hash", "")[:16])
                 if d in texts and key in keys:
-                    self._doc_cache[key] = (texts[d], _unpack(m))
+                    found[key] = (texts[d], _unpack(m))
+        self._doc_cache.update(found)
         self._trim_cache()
+        return found
 
     def _trim_cache(self) -> None:
         while len(self._doc_cache) > 256:

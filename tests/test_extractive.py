@@ -50,6 +50,33 @@ def test_answer_type(question, kind):
     assert evidence.profile(question).answer_type == kind
 
 
+@pytest.mark.parametrize("question, unit", [
+    ("What does Yaya Toure earn a week?", "money"),
+    ("How much did it cost to build the robot?", "money"),
+    ("What fee did Real Madrid pay Monaco?", "money"),
+    ("How long were they married?", "duration"),
+    ("How much territory did Ukraine lose?", None),
+    ("How long is the bridge?", None),
+    ("What did police find?", None),
+])
+def test_a_quantity_question_names_the_unit_its_answer_must_carry(question, unit):
+    q = evidence.profile(question)
+    assert q.unit == unit and (unit is None or q.answer_type == "quantity")
+
+
+def test_a_money_question_is_answered_only_by_money_and_refused_without_it():
+    gen = answerer()
+    toure = passage("Yaya Toure, 31, has played 43 games this season. The midfielder earns £200,000 a week at City.")
+    sel = gen.select("What does Yaya Toure earn each week?", [toure])
+    assert sel.answerable and sel.short == "£200,000 a week"
+    robot = passage("Toshiba says the robot Aiko Chihira has 43 motors allowing it to move and speak in 2015.")
+    sel = gen.select("How much did it cost Toshiba to build Aiko Chihira?", [robot])
+    assert not sel.answerable and sel.refusal == "no_evidence"  # "43 motors" and "2015" are not a price
+    married = passage("John and Cynthia Lennon married in 1962 and stayed together for six years since then.")
+    sel = gen.select("How long did John and Cynthia Lennon stay married?", [married])
+    assert sel.answerable and sel.short == "six years"
+
+
 def test_typed_spans_find_the_type_and_skip_the_questions_own_words():
     text = "Talks were held in Geneva on March 3, 2024, and 1,200 delegates from Ukraine attended."
     q = set(evidence.profile("Where were the Ukraine talks held?").terms)

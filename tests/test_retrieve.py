@@ -1,4 +1,5 @@
 """Hybrid retrieval: score fusion, its weight setting, and numbers as searchable terms."""
+import json
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,17 @@ def test_hybrid_finds_an_article_by_its_number(tmp_path: Path):
     bot = Assistant(index=tmp_path / "index")
     bot.ingest([folder])
     assert "Flight 9525" in bot.retrieve("What happened to flight 9525?", top_k=1)[0].text
+
+
+def test_a_read_of_more_documents_than_the_cache_holds_returns_every_chunk(tmp_path: Path):
+    rows = [json.dumps({"id": f"d{i}", "title": f"Doc {i}", "text": f"Report {i} from the harbour town of Vale."})
+            for i in range(300)]
+    (tmp_path / "many.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    bot = Assistant(index=tmp_path / "index")
+    bot.ingest([tmp_path / "many.jsonl"])
+    store = bot.store
+    refs = bot.keyword().locate(bot.keyword().ids)
+    store._doc_cache.clear()  # a cold read, as in a new process
+    got = store.read(refs)
+    assert len(refs) == 300 and {c.doc_id for c in got} == {f"d{i}" for i in range(300)}
+    assert all(c.text.startswith("Report ") for c in got)
