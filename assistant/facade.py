@@ -263,7 +263,7 @@ class Assistant:
 
     def _retrieve(self, query: str, k: int, keyword: KeywordIndex) -> list[Passage]:
         retriever = HybridRetriever(self.store, self.embedder, keyword, mode=self.settings.retrieval,
-                                    weight=self.settings.fusion_weight)
+                                    weight=self.settings.fusion_weight, rerank=self.settings.rerank_weight)
         return retriever.retrieve(query, k)
 
     def _condense(self, question: str, history: History, gen: Generator) -> tuple[str, Usage]:

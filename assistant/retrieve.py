@@ -5,13 +5,16 @@ side's weight (`Settings.fusion_weight`, ASSISTANT_FUSION_WEIGHT), chosen on Hal
 development lines by `evals/tune_fusion.py`. Plain reciprocal-rank fusion gave the weaker
 dense side an equal vote and pushed good BM25 hits out of the top 5; score fusion keeps
 BM25's confidence and lets the dense score break near-ties and rescue questions that share
-no term with their article."""
+no term with their article. With `rerank` > 0 the `depth` best fused candidates are then
+re-scored by the soft coverage of the question by their best two-sentence window
+(`assistant.rerank`, weight `Settings.rerank_weight`, chosen on the news QA dev split)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .embed import Embedder
 from .keyword import KeywordIndex
+from .rerank import soft_coverage
 from .settings import Settings
 from .store import Store
 from .types import Passage
@@ -46,7 +49,8 @@ def rrf(rankings: list[list[str]], k: int = RRF_K, weights: list[float] | None =
 @dataclass
 class HybridRetriever:
     """Dense + BM25 candidates (each `pool` deep), fused by score (`weight` on the dense side,
-    1 - `weight` on BM25, see `fuse`), top `k` returned as Passages."""
+    1 - `weight` on BM25, see `fuse`), the best `depth` re-ranked with `rerank` times their
+    soft question coverage (hybrid mode, `rerank` > 0), top `k` returned as Passages."""
 
     store: Store
     embedder: Embedder
@@ -54,6 +58,8 @@ class HybridRetriever:
     pool: int = 30
     mode: str = "hybrid"  # or "dense" / "bm25", for baselines
     weight: float = DENSE_WEIGHT
+    rerank: float = 0.0
+    depth: int = 30
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
         """The `k` best passages for `query`, best first, with dense, BM25 and fused scores.
@@ -66,11 +72,17 @@ class HybridRetriever:
         dense_score = dict(dense)
         bm25_score = dict(sparse)
         fused = fuse(dense, sparse, {"dense": 1.0, "bm25": 0.0}.get(self.mode, self.weight))
-        best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
+        reranking = self.rerank > 0 and self.mode == "hybrid"
+        best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:max(k, self.depth) if reranking else k]
         refs = {r.id: r for r in self.keyword.locate(best)}
         missing = [cid for cid in best if cid not in refs]  # written after the BM25 catalog's stamp
         refs.update({r.id: r for r in self.store.locate(missing)} if missing else {})
         read = {c.id: c for c in self.store.read([refs[cid] for cid in best if cid in refs])}
+        if reranking:
+            best = [cid for cid in best if cid in read]
+            cover = soft_coverage(query, [read[cid].text for cid in best], self.keyword.idf)
+            fused = {cid: fused[cid] + self.rerank * c for cid, c in zip(best, cover)}
+            best = sorted(best, key=lambda cid: (-fused[cid], cid))[:k]
         return [
             Passage(chunk_id=cid, doc_id=read[cid].doc_id, title=read[cid].title, source=read[cid].source,
                     text=read[cid].text, start=read[cid].start, end=read[cid].end, rank=rank,

@@ -300,8 +300,12 @@ class ChromaStore:
     def delete(self, doc_id: str) -> None:
         if doc_id not in self.existing([doc_id]):
             raise DocumentNotFound(f"no document {doc_id!r} in the index; `assistant docs list` shows the ids")
-        self._chunks.delete(where={"doc_id": doc_id})
+        # The document record goes first (the commit point, as in put_many): a crash after it
+        # leaves only orphan chunks and texts, which `remove_orphans` clears; chunks first
+        # would leave a listed document that search can no longer find.
         self._docs.delete(ids=[doc_id])
+        self._doc_cache = OrderedDict((k, v) for k, v in self._doc_cache.items() if k[0] != doc_id)
+        self._chunks.delete(where={"doc_id": doc_id})
         self._texts.delete(where={"doc_id": doc_id})
         self._texts.delete(ids=[doc_id])  # an index written before texts were versioned
 
@@ -396,6 +400,9 @@ class ChromaStore:
                 key = (d, m.get("content_hash", "")[:16])
                 if d in texts and key in keys:
                     found[key] = (texts[d], _unpack(m))
+        if found:  # a text outlives its record for a moment (a delete or a crash between writes)
+            live = _hashes(self._docs.get(ids=sorted({d for d, _ in found}), include=["metadatas"]))
+            found = {k: v for k, v in found.items() if live.get(k[0], "")[:16] == k[1]}
         self._doc_cache.update(found)
         self._trim_cache()
         return found

@@ -232,3 +232,41 @@ def test_a_crash_before_the_commit_point_keeps_the_old_version_readable(tmp_path
     report = bot.ingest([seeds_copy])  # the rerun completes it, and the old version's text goes
     assert report.updated == (new.id,) and "777 square" in Assistant(index=index).ask(TERRITORY_Q).answer
     assert Assistant(index=index).store._texts.get(where={"doc_id": new.id})["ids"] == [text_id(new.id, new.content_hash)]
+
+
+def test_a_delete_stopped_after_its_first_write_leaves_no_half_document(tmp_path, seeds_copy, monkeypatch):
+    """Found by the soak: a delete killed between its writes left a listed document with
+    no chunks in Chroma. Its first write must be the commit point: stopped right after it,
+    the document is gone from every view, and the next write clears what is left."""
+    from chromadb.api.models.Collection import Collection
+
+    index = tmp_path / "index"
+    Assistant(index=index).ingest([seeds_copy])
+    bot = Assistant(index=index)
+    doc_id = next(d.id for d in bot.documents() if d.id.startswith("000_"))  # the article TERRITORY_Q asks about
+    bot.store  # opened before the fault is planted
+    done: list[str] = []
+
+    class Killed(Exception):
+        pass
+
+    real = Collection.delete
+
+    def delete(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        done.append(self.name)
+        raise Killed  # the process dies right after its first write
+
+    monkeypatch.setattr(Collection, "delete", delete)
+    with pytest.raises(Killed):
+        bot.delete(doc_id)
+    monkeypatch.undo()
+    assert len(done) == 1
+    after = Assistant(index=index)
+    assert doc_id not in {d.id for d in after.documents()}  # the record went first: no half document
+    assert all(p.doc_id != doc_id for p in after.retrieve(TERRITORY_Q, top_k=10))
+    after.ingest([seeds_copy])  # the next write clears the orphans and adds the article again
+    final = Assistant(index=index)
+    info = {d.id: d for d in final.documents()}[doc_id]
+    assert len(final.store.chunk_texts([doc_id])) == info.chunks
+    assert "502 square" in final.ask(TERRITORY_Q).answer

@@ -60,3 +60,25 @@ def test_a_read_of_more_documents_than_the_cache_holds_returns_every_chunk(tmp_p
     got = store.read(refs)
     assert len(refs) == 300 and {c.doc_id for c in got} == {f"d{i}" for i in range(300)}
     assert all(c.text.startswith("Report ") for c in got)
+
+
+def test_soft_coverage_credits_a_near_synonym_and_rerank_uses_it(tmp_path: Path):
+    from assistant.rerank import soft_coverage
+
+    q = "How many soldiers were killed near the river?"
+    died = "Four soldiers died near the river on Monday. The army said so."
+    marched = "Four soldiers marched near the river on Monday. The army said so."
+    exact = "Four soldiers were killed near the river on Monday."
+    cov = soft_coverage(q, [died, marched, exact, ""], lambda t: 1.0)
+    assert cov[2] == pytest.approx(1.0) and cov[0] > cov[1] and cov[3] == 0.0
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text(marched, encoding="utf-8")
+    (folder / "b.txt").write_text(died, encoding="utf-8")
+    bot = Assistant(index=tmp_path / "index", rerank_weight=1.0)
+    bot.ingest([folder])
+    hits = bot.retrieve(q, top_k=2)
+    assert [h.text for h in hits][0].startswith("Four soldiers died") and len(hits) == 2
+    assert hits[0].score > hits[1].score
+    with pytest.raises(ConfigError, match="ASSISTANT_RERANK_WEIGHT"):
+        Settings.load(env={"ASSISTANT_RERANK_WEIGHT": "-1"})
