@@ -183,7 +183,9 @@ class Assistant:
         The extractive answerer's answerability (`Answer.confidence`) gates every backend:
         below its threshold the answer is a typed refusal and no LLM is called. An LLM draft
         that fails the citation check is replaced by the checked extractive answer, marked
-        by `backend` and `warning`. A question with nothing to look up ("[1]", "?") is
+        by `backend` and `warning`; so is a draft of a model flagged `must_agree` (the tiny
+        local SmolLM2) that does not state the extractive short answer, or that answers a
+        question without one. A question with nothing to look up ("[1]", "?") is
         refused as "invalid" without retrieval."""
         question = " ".join((question or "").split())
         if not question:
@@ -239,11 +241,13 @@ class Assistant:
             answer = refusal_answer(question, passages, timings, reason="no_evidence", **meta)
         else:
             answer = finalize(question, draft, passages, checker, timings, policy=self.settings.answer_policy, **meta)
-            if answer.refused and gen is not extractive:  # the LLM draft failed the check
+            disagrees = getattr(gen, "must_agree", False) and not answer.refused and not _states(answer, selection.short)
+            if (answer.refused or disagrees) and gen is not extractive:  # the LLM draft failed the check, or disagrees
                 fallback = finalize(question, "".join(extractive.draft(selection)), passages, checker, timings,
                                     policy=self.settings.answer_policy, **(meta | dict(incomplete=False)))
                 if not fallback.refused:
-                    note = (f"the {gen.name} model's answer failed the citation check; this is the extractive "
+                    why = "did not state the answer the evidence gives" if disagrees else "failed the citation check"
+                    note = (f"the {gen.name} model's answer {why}; this is the extractive "
                             f"answer (verbatim sentences of the articles) instead")
                     answer = dataclasses.replace(fallback, backend=f"extractive (fallback from {gen.name})",
                                                  warning="; ".join(filter(None, [fallback.warning, note])))
@@ -272,6 +276,16 @@ class Assistant:
         if history and isinstance(gen, OpenAIGenerator) and gen.name == "openai":
             return gen.condense(question, history)
         return condense(question, history), Usage()
+
+
+def _states(answer: Answer, short: str | None) -> bool:
+    """True when `answer` states `short` (case- and space-insensitive); False when there
+    is no short answer to agree with (an open question: the verbatim evidence is safer
+    than a tiny model's paraphrase, which the checker cannot judge for relevance)."""
+    if not short:
+        return False
+    norm = lambda t: " ".join(t.lower().split())
+    return norm(short) in norm(answer.answer)
 
 
 def _ms(since: float) -> float:

@@ -64,6 +64,10 @@ class OpenAIGenerator:
     price_in: float | None = None
     price_out: float | None = None
     name: str = "openai"
+    # A draft is kept only when it states the extractive short answer (for an open question
+    # the extractive answer is given): for a model too small to be trusted over the
+    # evidence selection (see facade.stream).
+    must_agree: bool = False
     _client: Any = field(default=None, init=False, repr=False)
 
     def client(self) -> Any:

@@ -179,6 +179,7 @@ class LocalGenerator(OpenAIGenerator):
 
     model: str = MODEL_NAME
     name: str = "local"
+    must_agree: bool = True  # SmolLM2-135M names the wrong country in a sentence the checker accepts
     server: LocalLLMServer = field(default_factory=LocalLLMServer, repr=False)
 
     @classmethod

@@ -288,3 +288,25 @@ def test_a_draft_that_fails_the_check_yields_the_checked_extractive_answer(bot, 
     assert "502 square kilometers" in answer.answer and "9,000" not in answer.answer
     assert all(s.supported for s in answer.sentences) and answer.usage.total_tokens > 0
     assert_exact_spans(llm, answer)
+
+
+def test_a_tiny_model_that_does_not_state_the_evidence_answer_yields_the_extractive_answer(bot, fake):
+    """SmolLM2 answered "The answer is Ukraine." (a name its passage mentions, so the checker
+    accepted it) where the evidence says North Korea. A model flagged `must_agree` keeps
+    its draft only when the draft states the extractive short answer."""
+    llm = llm_bot(bot.settings.index, fake)
+    n = passage_no(llm, TERRITORY_Q, "502 square")
+    reply = f"Ukraine lost territory in July, according to the Black Bird Group [{n}]."
+    fake.replies = [reply]
+    trusted = llm.ask(TERRITORY_Q)
+    assert trusted.backend == "openai" and "502" not in trusted.answer and not trusted.refused
+    llm.generator.must_agree = True
+    fake.replies = [reply]
+    checked = llm.ask(TERRITORY_Q)
+    assert checked.backend == "extractive (fallback from openai)" and not checked.refused
+    assert "did not state the answer the evidence gives" in checked.warning
+    assert "502 square kilometers" in checked.answer
+    assert_exact_spans(llm, checked)
+    fake.replies = [f"Ukraine lost 502 square kilometers in July, according to the Black Bird Group [{n}]."]
+    agreeing = llm.ask(TERRITORY_Q)
+    assert agreeing.backend == "openai" and "502 square kilometers" in agreeing.answer
