@@ -45,6 +45,17 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
     "max_file_mb": (("ASSISTANT_MAX_FILE_MB",), float),
     "ingest_workers": (("ASSISTANT_INGEST_WORKERS",), int),
     "min_support": (("ASSISTANT_MIN_SUPPORT",), float),
+    "api_host": (("ASSISTANT_API_HOST",), str),
+    "api_port": (("ASSISTANT_API_PORT",), int),
+    "api_workers": (("ASSISTANT_API_WORKERS",), int),
+    "api_auth": (("ASSISTANT_API_AUTH",), str),
+    "api_keys_file": (("ASSISTANT_API_KEYS_FILE",), str),
+    "api_rate_per_min": (("ASSISTANT_API_RATE_PER_MIN",), int),
+    "api_max_body_mb": (("ASSISTANT_API_MAX_BODY_MB",), float),
+    "api_concurrency": (("ASSISTANT_API_CONCURRENCY",), int),
+    "api_queue_size": (("ASSISTANT_API_QUEUE_SIZE",), int),
+    "api_cors_origins": (("ASSISTANT_API_CORS_ORIGINS",), str),
+    "api_allowed_hosts": (("ASSISTANT_API_ALLOWED_HOSTS",), str),
 }
 
 
@@ -90,6 +101,18 @@ class Settings:
     max_file_mb: float = 20.0
     ingest_workers: int = 1  # processes that chunk and embed while the main one writes (0: in-process)
     min_support: float = 0.62  # assistant.support.THRESHOLD: chosen on HaluEval dev (evals/tune_checker.py)
+    # The HTTP API (`assistant api`, assistant.api)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_workers: int = 1
+    api_auth: str = "auto"  # auto: keys needed once a key file exists | required | off
+    api_keys_file: str | None = None  # default: api_keys.json in the index directory
+    api_rate_per_min: int = 120  # requests per minute per key (per client address when open)
+    api_max_body_mb: float = 20.0
+    api_concurrency: int = 4  # answers computed at once per worker process
+    api_queue_size: int = 64  # requests waiting for one; beyond that: 503
+    api_cors_origins: str = ""  # comma-separated origins allowed by CORS; empty: CORS off
+    api_allowed_hosts: str = ""  # extra Host header names (DNS rebinding guard); "*": any
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -147,6 +170,7 @@ class Settings:
             raise ConfigError("ASSISTANT_UI_CONCURRENCY, _QUEUE_SIZE and _RATE_PER_MIN must be at least 1")
         if self.llm_context_tokens < 200 or self.llm_max_tokens < 16:
             raise ConfigError("llm_context_tokens must be >= 200 and llm_max_tokens >= 16")
+        self._validate_api()
         # Only URLs in use: an OPENAI_BASE_URL meant for another tool must not stop the offline backends.
         if self.generator == "openai":
             check_url(self.llm_base_url, "ASSISTANT_LLM_BASE_URL (or --base-url, OPENAI_BASE_URL)",
@@ -154,6 +178,27 @@ class Settings:
         if self.embedder.startswith("openai"):
             check_url(self.embed_base_url, "ASSISTANT_EMBED_BASE_URL (or OPENAI_BASE_URL)", "http://127.0.0.1:11434/v1")
         check_url(self.chroma_url, "ASSISTANT_CHROMA_URL (or --chroma-url)", "http://127.0.0.1:8000")
+
+    def _validate_api(self) -> None:
+        if self.api_auth not in ("auto", "required", "off"):
+            raise ConfigError(f"unknown API auth mode {self.api_auth!r}: use auto, required or off (ASSISTANT_API_AUTH)")
+        if not 0 < self.api_port < 65536:
+            raise ConfigError("api_port must be in 1..65535 (ASSISTANT_API_PORT or --port)")
+        if not 1 <= self.api_workers <= 64:
+            raise ConfigError("api_workers must be 1..64 (ASSISTANT_API_WORKERS or --workers)")
+        if min(self.api_rate_per_min, self.api_concurrency, self.api_queue_size) < 1:
+            raise ConfigError("ASSISTANT_API_RATE_PER_MIN, _CONCURRENCY and _QUEUE_SIZE must be at least 1")
+        if not 0 < self.api_max_body_mb <= 1024:
+            raise ConfigError("api_max_body_mb must be in (0, 1024] (ASSISTANT_API_MAX_BODY_MB)")
+        bad = [o for o in self.api_cors_origins.split(",") if o.strip() and o.strip() != "*"
+               and not o.strip().startswith(("http://", "https://"))]
+        if bad:
+            raise ConfigError("ASSISTANT_API_CORS_ORIGINS takes comma-separated origins like https://app.example.org")
+
+    @property
+    def api_keys_path(self) -> Path:
+        """Where the hashed API keys live (ASSISTANT_API_KEYS_FILE, else beside the index)."""
+        return Path(self.api_keys_file).expanduser() if self.api_keys_file else self.index_path / "api_keys.json"
 
     @property
     def index_path(self) -> Path:
