@@ -2,6 +2,8 @@
 upload as a background job, delete), /v1/jobs/{id}, /healthz and /metrics."""
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import os
 import re
@@ -66,9 +68,30 @@ class DocumentRoutes:
         return {**to_dict(doc), "source": public_source(doc.source), "object": "document"}
 
     def delete_document(self, doc_id: str) -> dict[str, Any]:
-        """Remove a document and its chunks."""
+        """Remove a document and its chunks; its uploaded file goes too once no other
+        document comes from it."""
+        source = next((d.source for d in self.bot.documents() if d.id == doc_id), "")
         self.bot.delete(doc_id)
+        self._drop_upload(source)
         return {"id": doc_id, "object": "document", "deleted": True}
+
+    def _drop_upload(self, source: str) -> None:
+        """Delete the file of `source` ("path" or "path:line") when it is an upload of this
+        API and no indexed document still comes from it."""
+        path = Path(source.rsplit(":", 1)[0] if not Path(source).exists() else source)
+        folder = self.folder.resolve()
+        try:
+            path = path.resolve()
+        except OSError:
+            return
+        if folder not in path.parents or not path.is_file():
+            return
+        if any(Path(d.source.rsplit(":", 1)[0]).resolve() == path or d.source == str(path)
+               for d in self.bot.documents()):
+            return
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # its content-hash folder, when empty
 
     async def upload(self, request: Request, name: str | None = None) -> JSONResponse:
         """Articles to ingest: a multipart upload (`file` fields: .txt .md .html .pdf .json

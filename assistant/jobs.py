@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -46,7 +47,7 @@ class JobStore:
         are dropped first, so the table does not grow without bound)."""
         self.prune()
         job = {"id": "job_" + secrets.token_hex(8), "object": "ingest.job", "status": "queued", "files": files,
-               "created_at": int(time.time()), "started_at": None, "finished_at": None,
+               "pid": os.getpid(), "created_at": int(time.time()), "started_at": None, "finished_at": None,
                "progress": {"done": 0, "total": None, "current": None}, "result": None, "error": None}
         self.save(job)
         return job
@@ -64,9 +65,32 @@ class JobStore:
                    f"ORDER BY {done} DESC, rowid DESC LIMIT -1 OFFSET ?)", (keep,))
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        """The job record, or None when no job has that id."""
+        """The job record, or None when no job has that id. A queued or running job whose
+        worker process is gone (killed, or restarted) is recorded as failed."""
         row = self._db().execute("SELECT record FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        if not row:
+            return None
+        job = json.loads(row[0])
+        if job["status"] in ("queued", "running") and not _alive(job.get("pid")):
+            job.update(status="failed", finished_at=int(time.time()), error={
+                "type": "worker_stopped",
+                "message": "the server process running this job stopped before it finished; what it committed "
+                           "stays indexed: upload the files again to finish (unchanged articles are skipped)"})
+            self.save(job)
+        return job
+
+
+def _alive(pid: Any) -> bool:
+    """True when process `pid` exists (a record without a pid counts as alive)."""
+    if not isinstance(pid, int):
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class JobRunner:

@@ -494,8 +494,12 @@ def test_same_file_name_from_two_clients_keeps_both(server: Server):
         assert a != b and two["result"]["updated"] == [] and again["result"]["unchanged"] == [a]
         assert "Porto" in http.get(f"/v1/documents/{a}").json()["text"]
         assert http.get(f"/v1/documents/{a}").json()["source"] == "notes.txt"
-        for doc in (a, b):
-            http.delete(f"/v1/documents/{doc}")
+        uploads = server.index / "uploads" / "api"
+        assert len(list(uploads.rglob("notes.txt"))) == 2
+        assert http.delete(f"/v1/documents/{a}").status_code == 200
+        assert len(list(uploads.rglob("notes.txt"))) == 1  # a deleted article's upload goes with it
+        assert http.delete(f"/v1/documents/{b}").status_code == 200
+        assert not list(uploads.rglob("notes.txt"))
 
 
 def test_uploads_never_write_through_a_planted_link(server: Server, tmp_path: Path):
@@ -533,6 +537,21 @@ def test_finished_jobs_are_pruned(tmp_path: Path):
     store.prune(keep=2, ttl=86400)
     kept = [j["id"] for j in jobs if store.get(j["id"])]
     assert kept == [jobs[3]["id"], jobs[4]["id"], jobs[5]["id"]]
+
+
+def test_a_job_whose_worker_process_died_is_reported_failed(tmp_path: Path):
+    from assistant.jobs import JobStore
+
+    store = JobStore(tmp_path / "state.sqlite3")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = {**store.create(["a.jsonl"]), "status": "running", "pid": dead.pid}
+    store.save(orphan)
+    live = store.create(["b.jsonl"])  # queued by this (living) process
+    got = store.get(orphan["id"])
+    assert got["status"] == "failed" and got["error"]["type"] == "worker_stopped"
+    assert "upload the files again" in got["error"]["message"] and got["finished_at"]
+    assert store.get(live["id"])["status"] == "queued"
 
 
 def test_job_record_returned_is_not_changed_by_the_ingest_thread(tmp_path: Path):
