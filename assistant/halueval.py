@@ -38,7 +38,12 @@ def data_path(name: str = QA_FILE) -> Path:
 
 
 def read_lines(first: int, last: int, path: Path | None = None) -> Iterator[dict]:
-    """Records `first`..`last` (1-based, inclusive) of a HaluEval JSONL file."""
+    """Records `first`..`last` (1-based, inclusive) of a HaluEval JSONL file. Lines
+    5,001-10,000 are held out: asking for any of them is a ConfigError, and the file is
+    never read past line 5,000."""
+    if first < 1 or last > DEV[1]:
+        raise errors.ConfigError(f"HaluEval lines {HELD_OUT[0]:,}-{HELD_OUT[1]:,} are held out and never read: "
+                                 f"use lines {DEV[0]}-{DEV[1]:,}")
     with open(path or data_path(), encoding="utf-8") as f:
         for i, line in enumerate(f, start=1):
             if i > last:

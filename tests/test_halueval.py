@@ -26,3 +26,22 @@ def test_summaries_never_read_held_out_lines():
 def test_reads_only_the_requested_lines():
     rows = list(read_lines(DEV[1] - 1, DEV[1]))
     assert len(rows) == 2 and {"knowledge", "question", "right_answer", "hallucinated_answer"} <= set(rows[0])
+
+
+def test_read_lines_refuses_the_held_out_half_for_every_caller():
+    with pytest.raises(ConfigError, match="held out"):
+        list(read_lines(4999, 5001))
+    with pytest.raises(ConfigError, match="held out"):
+        list(read_lines(9000, 9001))
+
+
+def test_the_scale_benchmark_reaches_10000_articles_without_the_held_out_lines():
+    import sys
+
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_scale
+
+    texts = bench_scale.articles(10_000)
+    assert len(texts) == 10_000 and len(set(texts)) == 10_000
+    assert len(bench_scale.questions(10_000, 15)) == 15
