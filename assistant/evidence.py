@@ -24,9 +24,12 @@ _PLACE_Q = re.compile(r"\bwhere\b|\b(?:what|which) (?:city|country|state|town|co
 _ENTITY_Q = re.compile(r"\b(?:what|which)\s+(\w+)", re.I)
 # A quantity asked as money ("what does he earn a week", "how much did it cost") or as a
 # duration ("how long were they married"): only a span with a currency or a time unit answers.
-_MONEY_Q = re.compile(r"^\W*(?:how much|what|which)\b.*\b(?:cost|costs|costing|price[sd]?|pay|pays|paid|paying|earn|earns|"
-                      r"earned|earning|salary|wages?|fee|fees|worth|sell|sells|sold|spend|spends|spent|fined?|"
-                      r"compensation|budget|bid|offer(?:ed)?|charge[sd]?)\b", re.I)
+_MONEY_Q = re.compile(r"\bhow much\b.*\b(?:cost|costs|costing|pay|pays|paid|earn|earns|earned|worth|spend|spends|"
+                      r"spent|charged?|charges|sell|sells|sold|fined?|raised?|money|price[sd]?|fees?|salary|wages?)\b"
+                      r"|^\W*(?:what|which)\s+(?:fee|fees|price|prices|salary|wage|wages|sum|fine|budget|bid|"
+                      r"compensation|transfer fee)\b"
+                      r"|^\W*what\b.*\b(?:earn|earns|earned|cost|costs|pay|pays|paid|charged?|charges)\b"
+                      r"|\b(?:sell|sells|sold|selling|retails?|went|go|goes) for\b", re.I)
 _DURATION_Q = re.compile(r"\bhow long\b(?!\s+(?:is|was|are|were)\s+the\s+\w+\s*\??$)|\bfor how (?:long|many "
                          r"(?:years|months|weeks|days|hours|seasons))\b", re.I)
 _CURRENCY = re.compile(r"[$€£¥]|\b(?:dollars?|pounds?|euros?|cents?|pence|yen|yuan|rupees?|francs?|roubles?|rubles?|"

@@ -187,7 +187,13 @@ _LANG_RULES = {lang: _compile(rules) for lang, rules in _ADDRESSED.items() if la
 _OTHER_RULES = _compile([*_FRAMED[6:], *_IGNORE[1:]])
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\((\S+?)(?:\s+\"[^\"]*\")?\)")
-_URL = re.compile(r"\b(?:https?|ftp)://[^\s)>\]]+|\bwww\.[^\s)>\]]+", re.IGNORECASE)
+_URL = re.compile(r"\b(?:https?|ftp)://[^\s)>\]]+|\bwww\.[^\s)>\]]+|(?<![:\w/])//[a-z0-9-]+(?:\.[a-z0-9-]+)+[^\s)>\]]*"
+                  r"|\b(?:javascript|data|vbscript):[^\s)>\]]+", re.IGNORECASE)
+_HTML_EMBED = re.compile(r"<\s*(?:img|iframe|embed|object|source|video|audio|link|script|style|meta|base|form|input)"
+                         r"\b[^>]*>", re.IGNORECASE)
+_HTML_LINK = re.compile(r"<\s*a\b[^>]*?href\s*=\s*[\"']?([^\"'\s>]*)[^>]*>(.*?)<\s*/\s*a\s*>", re.IGNORECASE | re.DOTALL)
+_REF_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*(\S+)[^\n]*$", re.MULTILINE)
+_REF_LINK = re.compile(r"!?\[([^\]\n]*)\]\[[^\]\n]*\]")
 
 
 @lru_cache(maxsize=1 << 16)
@@ -209,6 +215,9 @@ def is_instruction(sentence: str) -> bool:
 
 
 def _allowed(url: str, hosts: Iterable[str]) -> bool:
+    if re.match(r"(?:javascript|data|vbscript):", url, re.IGNORECASE):
+        return False
+    url = "http:" + url if url.startswith("//") else url
     host = (urlparse(url if "://" in url else f"http://{url}").hostname or "").lower()
     return any(host == h or host.endswith("." + h) for h in hosts)
 
@@ -217,6 +226,10 @@ def strip_links(text: str, allow_hosts: Iterable[str] = ()) -> str:
     """`text` without Markdown images, without links or URLs to hosts outside `allow_hosts`
     (a link keeps its words)."""
     hosts = [h.lower() for h in allow_hosts if h]
+    text = _HTML_EMBED.sub("", text)  # <img src=//host/...>: fetched by a browser even when not a link
+    text = _HTML_LINK.sub(lambda m: m.group(0) if _allowed(m.group(1), hosts) else m.group(2), text)
     text = _MD_IMAGE.sub("", text)
+    text = _REF_DEFINITION.sub(lambda m: m.group(0) if _allowed(m.group(1), hosts) else "", text)
+    text = _REF_LINK.sub(lambda m: m.group(1), text)  # [words][ref]: the words, whatever ref points to
     text = _MD_LINK.sub(lambda m: m.group(0) if _allowed(m.group(2), hosts) else m.group(1), text)
     return _URL.sub(lambda m: m.group(0) if _allowed(m.group(0), hosts) else "[link removed]", text)

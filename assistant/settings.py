@@ -39,6 +39,12 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
     "ui_concurrency": (("ASSISTANT_UI_CONCURRENCY",), int),
     "ui_queue_size": (("ASSISTANT_UI_QUEUE_SIZE",), int),
     "ui_rate_per_min": (("ASSISTANT_UI_RATE_PER_MIN",), int),
+    "ui_login_per_min": (("ASSISTANT_UI_LOGIN_PER_MIN",), int),
+    "ui_feedback_per_min": (("ASSISTANT_UI_FEEDBACK_PER_MIN",), int),
+    "ui_feedback_max_mb": (("ASSISTANT_UI_FEEDBACK_MAX_MB",), float),
+    "ui_max_body_mb": (("ASSISTANT_UI_MAX_BODY_MB",), float),
+    "ui_max_upload_mb": (("ASSISTANT_UI_MAX_UPLOAD_MB",), float),
+    "ui_allowed_hosts": (("ASSISTANT_UI_ALLOWED_HOSTS",), str),
     "top_k": (("ASSISTANT_TOP_K",), int),
     "chunk_tokens": (("ASSISTANT_CHUNK_TOKENS",), int),
     "chunk_overlap": (("ASSISTANT_CHUNK_OVERLAP",), int),
@@ -94,7 +100,13 @@ class Settings:
     link_hosts: str = ""
     ui_concurrency: int = 2
     ui_queue_size: int = 32
-    ui_rate_per_min: int = 20
+    ui_rate_per_min: int = 20  # questions per minute per client address (and per user when login is on)
+    ui_login_per_min: int = 10  # login attempts per minute per client address and per user name
+    ui_feedback_per_min: int = 10  # feedback posts per minute per client address
+    ui_feedback_max_mb: float = 10.0  # feedback.jsonl stops growing at this size
+    ui_max_body_mb: float = 1.0  # any UI request but a file upload
+    ui_max_upload_mb: float = 100.0  # one file-upload request (all its files; each file: max_file_mb)
+    ui_allowed_hosts: str = ""  # extra Host header names for the UI (DNS rebinding guard); "*": any
     top_k: int = 5
     chunk_tokens: int = 160
     chunk_overlap: int = 40
@@ -166,8 +178,13 @@ class Settings:
             raise ConfigError("min_support must be in (0, 1] (ASSISTANT_MIN_SUPPORT)")
         if self.llm_timeout <= 0 or self.llm_retries < 0:
             raise ConfigError("llm_timeout must be positive and llm_retries >= 0 (ASSISTANT_LLM_TIMEOUT/RETRIES)")
-        if min(self.ui_concurrency, self.ui_queue_size, self.ui_rate_per_min) < 1:
-            raise ConfigError("ASSISTANT_UI_CONCURRENCY, _QUEUE_SIZE and _RATE_PER_MIN must be at least 1")
+        if min(self.ui_concurrency, self.ui_queue_size, self.ui_rate_per_min, self.ui_login_per_min,
+               self.ui_feedback_per_min) < 1:
+            raise ConfigError("ASSISTANT_UI_CONCURRENCY, _QUEUE_SIZE, _RATE_PER_MIN, _LOGIN_PER_MIN and "
+                              "_FEEDBACK_PER_MIN must be at least 1")
+        if not (0 < self.ui_max_body_mb <= 1024 and 0 < self.ui_max_upload_mb <= 10240 and self.ui_feedback_max_mb > 0):
+            raise ConfigError("ASSISTANT_UI_MAX_BODY_MB must be in (0, 1024], ASSISTANT_UI_MAX_UPLOAD_MB in (0, 10240] "
+                              "and ASSISTANT_UI_FEEDBACK_MAX_MB positive")
         if self.llm_context_tokens < 200 or self.llm_max_tokens < 16:
             raise ConfigError("llm_context_tokens must be >= 200 and llm_max_tokens >= 16")
         self._validate_api()

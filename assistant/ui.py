@@ -6,17 +6,19 @@ from __future__ import annotations
 import html
 import os
 import re
-import shutil
-import tempfile
-import time
+import signal
+import sys
+import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from . import local_llm
 from .errors import AssistantError
 from .facade import Assistant
 from .load import SUPPORTED
 from .types import Answer, to_dict
+from .ui_files import PrivateFiles, drop_upload, feedback_room, markdown_text, store_upload
+from .ui_guard import Limits, Refused, UIGuard, check_write, login_checker
 
 CSS = """
 .cite-quote {background: #fff3a3; color: #111; padding: 0 2px;}
@@ -114,13 +116,16 @@ def render_sources(answer: Answer | None) -> str:
 
 
 def export_markdown(turns: list[dict[str, Any]]) -> str:
-    """The conversation as Markdown, each answer followed by its citations."""
+    """The conversation as Markdown, each answer followed by its citations. Questions,
+    answers, titles and quotes are escaped (`ui_files.markdown_text`): no link or image from
+    an article or an answer is ever rendered, and URLs show as code, never followed."""
+    m = markdown_text
     lines = ["# Conversation", ""]
     for t in turns:
         a = t["answer"]
-        lines += [f"## {t['question']}", "", a["answer"], ""]
+        lines += [f"## {m(t['question'])}", "", m(a["answer"]), ""]
         for c in a["citations"]:
-            lines.append(f"[{c['n']}] {c['title']} ({c['doc_id']}, chars {c['start']}-{c['end']}): “{c['quote']}”")
+            lines.append(f"[{c['n']}] {m(c['title'])} ({m(c['doc_id'])}, chars {c['start']}-{c['end']}): “{m(c['quote'])}”")
         lines.append("")
     return "\n".join(lines)
 
@@ -138,11 +143,31 @@ def safe_upload_name(name: str) -> str:
 
 
 class UI:
-    """Handlers over one base Assistant; per-session settings pick a variant of it."""
+    """Handlers over one base Assistant; per-session settings pick a variant of it. Handlers
+    take Gradio's request (None for an in-process call): write actions go through
+    `ui_guard.check_write`, questions and feedback through per-client `ui_guard.Limits`."""
 
-    def __init__(self, bot: Assistant) -> None:
+    def __init__(self, bot: Assistant, login: bool = False, files: PrivateFiles | None = None) -> None:
         self.bot = bot
+        self.login = login
+        self.limits = Limits(bot.settings)
+        self._files = files
         self.variants: dict[tuple[Any, ...], Assistant] = {}
+
+    @property
+    def files(self) -> PrivateFiles:
+        """The private folder for exports (made on first use when `launch` gave none)."""
+        if self._files is None:
+            self._files = PrivateFiles()
+        return self._files
+
+    def allowed(self, request: Any) -> str | None:
+        """None when `request` may change something, else the reason it may not."""
+        try:
+            check_write(request, self.login)
+            return None
+        except Refused as e:
+            return str(e)
 
     def backends(self) -> list[str]:
         choices = ["extractive"]
@@ -166,23 +191,19 @@ class UI:
 
     # -- chat -----------------------------------------------------------------------------
     def respond(self, message: str, chat: list[Any], turns: list[dict[str, Any]], prefs: dict[str, Any],
-                recent: list[float] | None = None) -> Iterator[tuple[list[Any], str, str, list[dict[str, Any]]]]:
+                request: Any = None) -> Iterator[tuple[list[Any], str, str, list[dict[str, Any]]]]:
         message = (message or "").strip()
         chat = list(chat or [])
         if not message:
             yield chat, render_sources(None), "", turns
             return
         chat.append({"role": "user", "content": _e(message)})
-        if recent is not None:  # per-session rate limit (protects a paid endpoint)
-            now = time.monotonic()
-            recent[:] = [t for t in recent if now - t < 60]
-            limit = self.bot.settings.ui_rate_per_min
-            if len(recent) >= limit:
-                note = f"Too many questions: at most {limit} per minute in one session. Wait a moment and ask again."
-                yield chat + [{"role": "assistant", "content": f"<span class='refusal'>⚠ {_e(note)}</span>"}], \
-                    render_sources(None), message, turns
-                return
-            recent.append(now)
+        try:  # per client address and user, not per session: a new session id does not reset it
+            self.limits.question(request)
+        except Refused as e:
+            yield chat + [{"role": "assistant", "content": f"<span class='refusal'>⚠ {_e(e)}</span>"}], \
+                render_sources(None), message, turns
+            return
         pairs = [(t["question"], t["answer"]["answer"]) for t in turns]
         text = ""
         try:
@@ -198,43 +219,69 @@ class UI:
             yield chat + [{"role": "assistant", "content": f"<span class='refusal'>⚠ {_e(e)}</span>"}], \
                 render_sources(None), "", turns
 
-    def export(self, turns: list[dict[str, Any]]) -> str | None:
-        if not turns:
+    def export(self, turns: list[dict[str, Any]], request: Any = None) -> str | None:
+        """This session's conversation as one Markdown file in the private folder (0600; the
+        session's previous export is removed); None when there is nothing to export."""
+        session = getattr(request, "session_hash", None) if request is not None else None
+        if not turns or self.allowed(request):
+            self.files.forget(session)
             return None
-        folder = Path(tempfile.mkdtemp(prefix="assistant-export-"))
-        path = folder / f"conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
-        path.write_text(export_markdown(turns), encoding="utf-8")
-        return str(path)
+        return str(self.files.export(session, export_markdown(turns)))
 
-    def like(self, data: Any, turns: list[dict[str, Any]]) -> None:
-        """Thumbs on a chat message: the answer it belongs to goes to feedback.jsonl."""
+    def forget(self, request: Any = None) -> None:
+        """*Start over*: this session's export goes."""
+        self.files.forget(getattr(request, "session_hash", None) if request is not None else None)
+
+    def _feedback(self, entry: dict[str, Any], request: Any) -> str | None:
+        """Save one feedback record unless refused; returns the reason when refused."""
+        why = self.allowed(request)
+        if why:
+            return why
+        path = self.bot.settings.index_path / "feedback.jsonl"
+        if not feedback_room(path, self.bot.settings.ui_feedback_max_mb):
+            return (f"feedback.jsonl has reached {self.bot.settings.ui_feedback_max_mb:g} MB "
+                    "(ASSISTANT_UI_FEEDBACK_MAX_MB): move it away to collect more")
+        try:
+            self.limits.feedback(request)
+        except Refused as e:
+            return str(e)
+        self.bot.feedback(entry)
+        return None
+
+    def like(self, data: Any, turns: list[dict[str, Any]], request: Any = None) -> str | None:
+        """Thumbs on a chat message: the answer it belongs to goes to feedback.jsonl. Returns
+        the reason when it was refused."""
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turn = turns[index // 2] if turns and 0 <= index // 2 < len(turns) else None
-        self.bot.feedback({"rating": "up" if data.liked else "down", "comment": "",
-                           "question": turn["question"] if turn else None,
-                           "answer": turn["answer"]["answer"] if turn else None,
-                           "citations": turn["answer"]["citations"] if turn else []})
+        return self._feedback({"rating": "up" if data.liked else "down", "comment": "",
+                               "question": turn["question"] if turn else None,
+                               "answer": turn["answer"]["answer"] if turn else None,
+                               "citations": turn["answer"]["citations"] if turn else []}, request)
 
-    def comment(self, rating: str, comment: str, turns: list[dict[str, Any]]) -> tuple[str, str]:
+    def comment(self, rating: str, comment: str, turns: list[dict[str, Any]], request: Any = None) -> tuple[str, str]:
         if not turns:
             return "Ask a question first; feedback is about the last answer.", comment
         last = turns[-1]
-        self.bot.feedback({"rating": "up" if rating.startswith("👍") else "down", "comment": (comment or "")[:2000],
-                           "question": last["question"], "answer": last["answer"]["answer"],
-                           "citations": last["answer"]["citations"]})
-        return "Thanks: feedback saved.", ""
+        why = self._feedback({"rating": "up" if rating.startswith("👍") else "down", "comment": (comment or "")[:2000],
+                              "question": last["question"], "answer": last["answer"]["answer"],
+                              "citations": last["answer"]["citations"]}, request)
+        return (f"⚠ {_e(why)}", comment) if why else ("Thanks: feedback saved.", "")
 
     # -- documents --------------------------------------------------------------------------
     def documents_table(self) -> list[list[Any]]:
         return [[d.id, d.title, d.chunks, d.source] for d in self.bot.documents()]
 
-    def upload(self, files: list[Any] | None, progress: Any = None) -> tuple[str, list[list[Any]], Any]:
+    def upload(self, files: list[Any] | None, progress: Any = None, request: Any = None) -> tuple[str, list[list[Any]], Any]:
+        """Copy uploads into `INDEX/uploads/<content hash>/<name>` (`ui_files.store_upload`)
+        and ingest them; returns the note (escaped HTML), the table and the picker's update."""
         import gradio as gr
 
+        why = self.allowed(request)
+        if why:
+            return f"⚠ {_e(why)}", self.documents_table(), gr.update()
         if not files:
             return "Choose one or more files first.", self.documents_table(), gr.update()
         folder = self.bot.settings.index_path / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
         paths, notes = [], []
         for f in files:
             src = Path(f if isinstance(f, str) else getattr(f, "name", str(f)))
@@ -242,9 +289,10 @@ class UI:
             if src.stat().st_size > MAX_UPLOAD_MB * 1_000_000:
                 notes.append(f"- skipped {_e(name)}: larger than {MAX_UPLOAD_MB} MB")
                 continue
-            dest = folder / name
-            shutil.copyfile(src, dest)
-            paths.append(dest)
+            try:
+                paths.append(store_upload(src, folder, name))
+            except (AssistantError, OSError) as e:
+                notes.append(f"- skipped {_e(name)}: {_e(e if isinstance(e, AssistantError) else 'cannot write it')}")
 
         def tick(done: int, total: int, label: str) -> None:
             if progress is not None:
@@ -259,15 +307,21 @@ class UI:
                             f"{len(report.unchanged)}, skipped {len(report.skipped)} ({report.chunks_added} chunks)")
             notes += [f"- skipped {_e(Path(s.source).name)}: {_e(s.reason)}" for s in report.skipped]
         table = self.documents_table()
-        return "\n".join(notes), table, gr.update(choices=[row[0] for row in table])
+        return "<br>".join(notes), table, gr.update(choices=[row[0] for row in table])
 
-    def delete(self, doc_id: str | None) -> tuple[str, list[list[Any]], Any]:
+    def delete(self, doc_id: str | None, request: Any = None) -> tuple[str, list[list[Any]], Any]:
+        """Remove a document; its uploaded file goes too once no other document comes from it."""
         import gradio as gr
 
+        why = self.allowed(request)
+        if why:
+            return f"⚠ {_e(why)}", self.documents_table(), gr.update()
         if not doc_id:
             return "Pick a document to delete.", self.documents_table(), gr.update()
         try:
+            source = next((d.source for d in self.bot.documents() if d.id == doc_id), "")
             self.bot.delete(doc_id)
+            drop_upload(source, self.bot.settings.index_path / "uploads", [d.source for d in self.bot.documents()])
             note = f"deleted {_e(doc_id)}"
         except AssistantError as e:
             note = f"⚠ {_e(e)}"
@@ -275,23 +329,33 @@ class UI:
         return note, table, gr.update(choices=[row[0] for row in table], value=None)
 
 
-def build(bot: Assistant) -> Any:
-    """The Gradio Blocks app over `bot`."""
+def _with_request(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` with its `request` parameter typed as `gr.Request`, so Gradio passes the request
+    (this module's annotations are strings, which Gradio does not resolve)."""
     import gradio as gr
 
-    ui = UI(bot)
+    fn.__annotations__ = {"request": gr.Request}
+    return fn
+
+
+def build(bot: Assistant, ui: UI | None = None) -> Any:
+    """The Gradio Blocks app over `bot` (handlers in `ui`, by default a `UI(bot)`)."""
+    import gradio as gr
+
+    ui = ui or UI(bot)
     s = bot.settings
 
-    def ask_json(question: str) -> dict[str, Any]:
-        """Same JSON as `assistant ask --json`."""
+    @_with_request
+    def ask_json(question: str, request=None):  # type: ignore[no-untyped-def]
+        """Same JSON as `assistant ask --json` (rate limited like the chat)."""
         try:
+            ui.limits.question(request)
             return to_dict(bot.ask(question))
         except AssistantError as e:
             raise gr.Error(str(e)) from None
 
     with gr.Blocks(title="News assistant") as demo:
         turns = gr.State([])
-        recent = gr.State([])  # this session's question times, for the rate limit
         prefs = gr.State({"generator": s.generator, "top_k": s.top_k, "retrieval": s.retrieval,
                           "answer_policy": s.answer_policy})
         gr.Markdown("### Ask about the news articles\nEvery sentence cites the exact passage it comes from; "
@@ -311,20 +375,20 @@ def build(bot: Assistant) -> Any:
                         rating = gr.Radio(["👍 helpful", "👎 wrong or unhelpful"], value="👍 helpful", label="Rating")
                         comment = gr.Textbox(label="Comment (optional)", max_length=2000)
                         send_fb = gr.Button("Send feedback", elem_id="send-feedback")
-                        fb_note = gr.Markdown()
+                        fb_note = gr.HTML()
                 with gr.Column(scale=2):
                     sources = gr.HTML(render_sources(None), label="Sources", elem_id="sources")
         with gr.Tab("Documents"):
             uploads = gr.File(label=f"Upload articles ({', '.join(SUPPORTED)}; at most {MAX_UPLOAD_MB} MB each)",
                               file_count="multiple", file_types=list(SUPPORTED), elem_id="upload")
             ingest = gr.Button("Ingest uploaded files", variant="primary", elem_id="ingest")
-            ingest_note = gr.Markdown(elem_id="ingest-note")
+            ingest_note = gr.HTML(elem_id="ingest-note")  # escaped text: no Markdown, so no link or image
             docs = gr.Dataframe(headers=["id", "title", "chunks", "source"], value=ui.documents_table,
                                 interactive=False, label="Indexed documents", elem_id="documents")
             with gr.Row():
                 pick = gr.Dropdown(choices=[row[0] for row in ui.documents_table()], label="Document", scale=3)
                 remove = gr.Button("Delete document", variant="stop", scale=1)
-            delete_note = gr.Markdown()
+            delete_note = gr.HTML()
         with gr.Tab("Settings"):
             backend = gr.Radio(ui.backends(), value=s.generator if s.generator in ui.backends() else "extractive",
                                label="Answer backend (extractive: no LLM; openai: the configured endpoint; "
@@ -335,48 +399,104 @@ def build(bot: Assistant) -> Any:
                               label="When most sentences of an LLM answer are unsupported")
             gr.Markdown("Settings apply to this browser session only.")
 
-        def set_prefs(g: str, k: float, r: str, p: str) -> dict[str, Any]:
+        @_with_request
+        def set_prefs(g, k, r, p, old, request=None):  # type: ignore[no-untyped-def]
+            if ui.allowed(request):
+                return old
             return {"generator": g, "top_k": int(k), "retrieval": r, "answer_policy": p}
 
         for control in (backend, top_k, mode, policy):
-            control.change(set_prefs, [backend, top_k, mode, policy], prefs, api_name=False)
-        # The export button always holds the current conversation as a Markdown file.
-        send.click(ui.respond, [box, chat, turns, prefs, recent], [chat, sources, box, turns], api_name=False) \
-            .then(ui.export, turns, export, api_name=False)
-        box.submit(ui.respond, [box, chat, turns, prefs, recent], [chat, sources, box, turns], api_name=False) \
-            .then(ui.export, turns, export, api_name=False)
-        clear.click(lambda: ([], render_sources(None), "", [], None), None, [chat, sources, box, turns, export],
-                    api_name=False)
-        def on_like(data: gr.LikeData, t: list[dict[str, Any]]) -> None:
-            ui.like(data, t)
+            control.change(set_prefs, [backend, top_k, mode, policy, prefs], prefs, api_name=False)
 
-        # Gradio injects LikeData by the annotation's class; this module's annotations are strings.
-        on_like.__annotations__["data"] = gr.LikeData
+        @_with_request
+        def respond(message, chat_, turns_, prefs_, request=None):  # type: ignore[no-untyped-def]
+            yield from ui.respond(message, chat_, turns_, prefs_, request)
+
+        @_with_request
+        def export_(turns_, request=None):  # type: ignore[no-untyped-def]
+            return ui.export(turns_, request)
+
+        @_with_request
+        def start_over(request=None):  # type: ignore[no-untyped-def]
+            ui.forget(request)
+            return [], render_sources(None), "", [], None
+
+        # The export button always holds the current conversation as a Markdown file.
+        send.click(respond, [box, chat, turns, prefs], [chat, sources, box, turns], api_name=False) \
+            .then(export_, turns, export, api_name=False)
+        box.submit(respond, [box, chat, turns, prefs], [chat, sources, box, turns], api_name=False) \
+            .then(export_, turns, export, api_name=False)
+        clear.click(start_over, None, [chat, sources, box, turns, export], api_name=False)
+
+        def on_like(data, t, request=None):  # type: ignore[no-untyped-def]
+            why = ui.like(data, t, request)
+            if why:
+                raise gr.Error(why)
+
+        # Gradio injects LikeData and Request by the annotation's class; this module's annotations are strings.
+        on_like.__annotations__ = {"data": gr.LikeData, "request": gr.Request}
 
         chat.like(on_like, turns, None, api_name=False)
-        send_fb.click(ui.comment, [rating, comment, turns], [fb_note, comment], api_name=False)
 
-        def do_upload(files: Any, progress: Any = gr.Progress()) -> Any:
-            return ui.upload(files, progress)
+        @_with_request
+        def comment_(r, c, t, request=None):  # type: ignore[no-untyped-def]
+            return ui.comment(r, c, t, request)
+
+        send_fb.click(comment_, [rating, comment, turns], [fb_note, comment], api_name=False)
+
+        @_with_request
+        def do_upload(files, progress=gr.Progress(), request=None):  # type: ignore[no-untyped-def]
+            return ui.upload(files, progress, request)
+
+        @_with_request
+        def do_delete(doc_id, request=None):  # type: ignore[no-untyped-def]
+            return ui.delete(doc_id, request)
 
         ingest.click(do_upload, uploads, [ingest_note, docs, pick], api_name=False)
-        remove.click(ui.delete, pick, [delete_note, docs, pick], api_name=False)
+        remove.click(do_delete, pick, [delete_note, docs, pick], api_name=False)
         hidden_q = gr.Textbox(visible=False)
         hidden_out = gr.JSON(visible=False)
         hidden_q.submit(ask_json, hidden_q, hidden_out, api_name="ask")
     return demo
 
 
-def launch(bot: Assistant, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any) -> None:
-    """Serve the UI: local only unless `host` says otherwise, never a public share link,
-    no monitoring endpoint, a bounded queue, uploads capped, the index never served."""
+def app(bot: Assistant, host: str = "127.0.0.1", port: int = 7860, files: PrivateFiles | None = None) -> Any:
+    """The ASGI app `launch` serves: the Gradio Blocks mounted in FastAPI, behind `UIGuard`
+    (Host check, no other web origin, body caps, login rate limit). Never a share link, no
+    monitoring endpoint, a bounded queue, uploads capped, the index never served; login when
+    ASSISTANT_UI_USER and ASSISTANT_UI_PASSWORD are set."""
+    import gradio as gr
+    from fastapi import FastAPI
+
+    files = files or PrivateFiles()
+    # Gradio's cache (uploads, the export copies) goes in the private folder, not /tmp/gradio.
+    os.environ["GRADIO_TEMP_DIR"] = str(files.root)
+    user, password = os.environ.get("ASSISTANT_UI_USER"), os.environ.get("ASSISTANT_UI_PASSWORD")
+    ui = UI(bot, login=bool(user and password), files=files)
+    demo = build(bot, ui)
+    demo.queue(default_concurrency_limit=bot.settings.ui_concurrency, max_size=bot.settings.ui_queue_size)
+    demo.delete_cache = (600, 3600)  # cached copies older than an hour go
+    auth = login_checker(ui.limits, user, password) if user and password else None
+    fastapi_app = gr.mount_gradio_app(
+        FastAPI(openapi_url=None, docs_url=None, redoc_url=None), demo, path="", server_name=host, server_port=port,
+        auth=auth, max_file_size=f"{MAX_UPLOAD_MB}mb", enable_monitoring=False, ssr_mode=False, css=CSS, js=JS,
+        allowed_paths=[], blocked_paths=[str(bot.settings.index_path.resolve())], mcp_server=False)
+    return UIGuard(fastapi_app, bot.settings, host, ui.limits)
+
+
+def launch(bot: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Serve the UI on `host:port` (local only unless `host` says otherwise) until stopped;
+    the private folder of exports and cached files is removed on the way out (SIGTERM too)."""
+    import uvicorn
+
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     bot.keyword()  # open the index before the first visitor (and fail early)
-    demo = build(bot)
-    demo.queue(default_concurrency_limit=bot.settings.ui_concurrency, max_size=bot.settings.ui_queue_size)
-    auth = None
-    if os.environ.get("ASSISTANT_UI_USER") and os.environ.get("ASSISTANT_UI_PASSWORD"):
-        auth = (os.environ["ASSISTANT_UI_USER"], os.environ["ASSISTANT_UI_PASSWORD"])
-    demo.launch(server_name=host, server_port=port, share=False, auth=auth, max_file_size=f"{MAX_UPLOAD_MB}mb",
-                enable_monitoring=False, ssr_mode=False, css=CSS, js=JS, allowed_paths=[],
-                blocked_paths=[str(bot.settings.index_path.resolve())], **kwargs)
+    files = PrivateFiles()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        print(f"chat window on http://{host}:{port}", file=sys.stderr)
+        uvicorn.run(app(bot, host, port, files), host=host, port=port, log_level="warning",
+                    timeout_graceful_shutdown=5)  # open event streams must not hold up a stop
+    finally:
+        files.remove()

@@ -126,8 +126,8 @@ def test_upload_an_article_and_ask_about_it(page, tmp_path):
     note = upload(page, "orkney.txt", UPLOAD, tmp_path)
     assert "added 1" in note
     page.get_by_role("tab", name="Documents").click()
-    assert "Lighthouse Keepers Return to Orkney" in page.inner_text("#documents")
     page.screenshot(path=SHOTS / "05-uploaded.png")
+    page.locator("#documents").get_by_text("Lighthouse Keepers Return to Orkney").first.wait_for(timeout=15000)
     page.get_by_role("tab", name="Chat").click()
     ask(page, "How many lighthouse keepers will the Orkney council hire?")
     assert "four lighthouse keepers" in last_bot_message(page)
@@ -197,3 +197,36 @@ def test_file_routes_refuse_probes(app, route):
 def test_monitoring_endpoint_is_off(app):
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(app[0] + "monitoring", timeout=10)
+
+
+def test_a_page_on_another_local_port_cannot_read_or_drive_the_ui(browser, app, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "evil.html").write_text("<!doctype html><title>other</title>", encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/evil.html")
+        result = page.evaluate("""async (ui) => {
+            const out = {};
+            for (const [name, path, init] of [
+                ["config", "config", {credentials: "include"}],
+                ["join", "gradio_api/queue/join", {method: "POST", credentials: "include",
+                  headers: {"Content-Type": "application/json"},
+                  body: JSON.stringify({data: ["x"], fn_index: 0, session_hash: "evil"})}]]) {
+              try { const r = await fetch(ui + path, init); out[name] = "read " + r.status; }
+              catch (e) { out[name] = "blocked"; }
+            }
+            try { const r = await fetch(ui + "gradio_api/queue/join", {method: "POST", mode: "no-cors", body: "{}"});
+                  out.nocors = "sent"; } catch (e) { out.nocors = "blocked"; }
+            return out;
+        }""", app[0])
+        assert result["config"] == "blocked" and result["join"] == "blocked"
+    finally:
+        context.close()
+        server.shutdown()

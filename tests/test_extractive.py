@@ -58,6 +58,9 @@ def test_answer_type(question, kind):
     ("How much territory did Ukraine lose?", None),
     ("How long is the bridge?", None),
     ("What did police find?", None),
+    ("What does the sweat-proof mouse sell for?", "money"),
+    ("What did Manchester United pay Crystal Palace for Zaha?", "money"),
+    ("What must AI models be tested for before they are sold in the EU?", None),
 ])
 def test_a_quantity_question_names_the_unit_its_answer_must_carry(question, unit):
     q = evidence.profile(question)

@@ -293,3 +293,31 @@ def test_benign_sentences_about_instructions_are_still_evidence(tmp_path):
             fake.replies = [f"{fact} [1]"]
             answer = bot.ask(question)
             assert not answer.refused and answer.citations and all(s.supported for s in answer.sentences), answer
+
+
+@pytest.mark.parametrize("text", [
+    'See <img src=//evil.example/pixel.gif> here.',
+    'See <IMG SRC="https://evil.example/p.png"> here.',
+    'A bare //evil.example/track?id=1 reference.',
+    'A [reference link][r] here.\n[r]: https://evil.example/x "t"',
+    'An ![image][pic] here.\n  [pic]: //evil.example/i.png',
+    'A <a href="https://evil.example/">click</a> here.',
+    'A [click](javascript:alert(1)) here.',
+    'Data: data:text/html;base64,PHNjcmlwdD4= here.',
+])
+def test_strip_links_leaves_no_outside_url_in_any_form(text):
+    from assistant.guard import strip_links
+
+    out = strip_links(text)
+    assert "evil.example" not in out and "javascript:" not in out and "data:" not in out.replace("Data:", "")
+    assert "<img" not in out.lower() and "<a " not in out.lower()
+    assert out.split()[0] in text  # the words stay
+
+
+def test_strip_links_keeps_allowed_hosts_and_plain_text():
+    from assistant.guard import strip_links
+
+    assert strip_links("Read https://news.example/a and //news.example/b.", ["news.example"]) == \
+        "Read https://news.example/a and //news.example/b."
+    assert strip_links("Prices fell 3/4 of a point, and/or rose; see p. 12//13.") == \
+        "Prices fell 3/4 of a point, and/or rose; see p. 12//13."
