@@ -7,7 +7,8 @@ dense side an equal vote and pushed good BM25 hits out of the top 5; score fusio
 BM25's confidence and lets the dense score break near-ties and rescue questions that share
 no term with their article. With `rerank` > 0 the `depth` best fused candidates are then
 re-scored by the soft coverage of the question by their best two-sentence window
-(`assistant.rerank`, weight `Settings.rerank_weight`, chosen on the news QA dev split)."""
+(`assistant.rerank`, weight `Settings.rerank_weight`; off by default: on dev it helped
+paraphrased news questions and cost HaluEval a little, see README)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
