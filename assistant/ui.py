@@ -484,6 +484,44 @@ def app(bot: Assistant, host: str = "127.0.0.1", port: int = 7860, files: Privat
     return UIGuard(fastapi_app, bot.settings, host, ui.limits)
 
 
+def _hard_stop(files: PrivateFiles, grace: float) -> None:
+    """After `grace` seconds, remove the private folder and end the process, whatever is
+    still running (a daemon timer: it never keeps the process alive itself)."""
+    def stop() -> None:
+        files.remove()
+        sys.stderr.flush()
+        os._exit(0)
+    timer = threading.Timer(grace, stop)
+    timer.daemon = True
+    timer.start()
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, bounded on stop: Gradio's lifespan and queue can wait on open
+        event streams for ever, so a SIGTERM ends the process within STOP_GRACE seconds."""
+
+        def __init__(self, config: Any, files: PrivateFiles) -> None:
+            super().__init__(config)
+            self.files = files
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if not self.should_exit:
+                _hard_stop(self.files, STOP_GRACE)
+            super().handle_exit(sig, frame)
+
+    return Server
+
+
+STOP_GRACE = 10.0  # seconds a stopping UI server waits for its requests before it exits anyway
+
+
+def _Server(config: Any, files: PrivateFiles) -> Any:
+    return _server_class()(config, files)
+
+
 def launch(bot: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Serve the UI on `host:port` (local only unless `host` says otherwise) until stopped;
     the private folder of exports and cached files is removed on the way out (SIGTERM too)."""
@@ -494,9 +532,20 @@ def launch(bot: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
     files = PrivateFiles()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    code = 0
     try:
         print(f"chat window on http://{host}:{port}", file=sys.stderr)
-        uvicorn.run(app(bot, host, port, files), host=host, port=port, log_level="warning",
-                    timeout_graceful_shutdown=5)  # open event streams must not hold up a stop
+        config = uvicorn.Config(app(bot, host, port, files), host=host, port=port, log_level="warning",
+                                timeout_graceful_shutdown=5)  # open event streams must not hold up a stop
+        _Server(config, files).run()
+    except SystemExit as e:  # SIGTERM (uvicorn re-raises it once it has shut down)
+        code = e.code if isinstance(e.code, int) else 0
     finally:
         files.remove()
+        bot.close()
+    if threading.current_thread() is threading.main_thread():
+        # Gradio's queue leaves worker threads that are not daemons: after a stop with sessions
+        # still open they kept the process alive for ever. Everything is written and cleaned up.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
