@@ -2,7 +2,6 @@
 upload as a background job, delete), /v1/jobs/{id}, /healthz and /metrics."""
 from __future__ import annotations
 
-import contextlib
 
 import hashlib
 import os
@@ -20,6 +19,7 @@ from .jobs import JobRunner, JobStore
 from .load import SUPPORTED
 from .openai_format import public_source
 from .types import IngestReport, to_dict
+from .ui_files import drop_upload
 
 if TYPE_CHECKING:
     from .api import Service
@@ -72,26 +72,8 @@ class DocumentRoutes:
         document comes from it."""
         source = next((d.source for d in self.bot.documents() if d.id == doc_id), "")
         self.bot.delete(doc_id)
-        self._drop_upload(source)
+        drop_upload(source, self.folder, [d.source for d in self.bot.documents()])
         return {"id": doc_id, "object": "document", "deleted": True}
-
-    def _drop_upload(self, source: str) -> None:
-        """Delete the file of `source` ("path" or "path:line") when it is an upload of this
-        API and no indexed document still comes from it."""
-        path = Path(source.rsplit(":", 1)[0] if not Path(source).exists() else source)
-        folder = self.folder.resolve()
-        try:
-            path = path.resolve()
-        except OSError:
-            return
-        if folder not in path.parents or not path.is_file():
-            return
-        if any(Path(d.source.rsplit(":", 1)[0]).resolve() == path or d.source == str(path)
-               for d in self.bot.documents()):
-            return
-        path.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            path.parent.rmdir()  # its content-hash folder, when empty
 
     async def upload(self, request: Request, name: str | None = None) -> JSONResponse:
         """Articles to ingest: a multipart upload (`file` fields: .txt .md .html .pdf .json

@@ -71,7 +71,7 @@ class JobStore:
         if not row:
             return None
         job = json.loads(row[0])
-        if job["status"] in ("queued", "running") and not _alive(job.get("pid")):
+        if job["status"] in ("queued", "running") and not process_alive(job.get("pid")):
             job.update(status="failed", finished_at=int(time.time()), error={
                 "type": "worker_stopped",
                 "message": "the server process running this job stopped before it finished; what it committed "
@@ -80,7 +80,7 @@ class JobStore:
         return job
 
 
-def _alive(pid: Any) -> bool:
+def process_alive(pid: Any) -> bool:
     """True when process `pid` exists (a record without a pid counts as alive)."""
     if not isinstance(pid, int):
         return True

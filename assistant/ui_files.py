@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import AssistantError
+from .jobs import process_alive
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIR = getattr(os, "O_DIRECTORY", 0)
@@ -98,7 +99,7 @@ class PrivateFiles:
         for old in base.glob(f"{self.PREFIX}*-*"):
             with contextlib.suppress(OSError, ValueError):
                 pid = int(old.name[len(self.PREFIX):].split("-", 1)[0])
-                if old.is_dir() and not old.is_symlink() and old.stat().st_uid == os.getuid() and not _alive(pid):
+                if old.is_dir() and not old.is_symlink() and old.stat().st_uid == os.getuid() and not process_alive(pid):
                     shutil.rmtree(old, ignore_errors=True)
 
     def export(self, session: str | None, text: str) -> Path:
@@ -123,16 +124,6 @@ class PrivateFiles:
 
 def _session_folder(session: str | None) -> str:
     return hashlib.sha256((session or "local").encode()).hexdigest()[:24]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def feedback_room(path: Path, max_mb: float) -> bool:
