@@ -4,6 +4,7 @@ $TEST_ARTIFACTS/ui/ (see conftest.ARTIFACTS)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import urllib.error
 import urllib.request
@@ -63,8 +64,16 @@ def page(browser, app):
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     page.goto(app[0])
     page.wait_for_selector("#question textarea")
+    new_conversation(page)  # the server keeps conversations: each test starts a fresh one
     yield page
     context.close()
+
+
+def new_conversation(page) -> None:
+    page.click("#start-over")
+    page.wait_for_function("() => document.querySelectorAll('#chat .answer-details').length === 0"
+                           " && document.querySelectorAll('#chat .refusal').length === 0")
+    page.wait_for_selector("#welcome")
 
 
 def ask(page, question: str) -> None:
@@ -169,11 +178,15 @@ def test_follow_up_export_start_over_and_feedback(page, app):
 def test_settings_change_top_k_for_the_session(page):
     page.get_by_role("tab", name="Settings").click()
     page.get_by_label("bm25").check()
+    page.wait_for_function("() => /bm25 retrieval/.test(document.querySelector('#settings-note').innerText)")
     page.get_by_role("tab", name="Chat").click()
     ask(page, TERRITORY_Q)
     page.locator("#chat details summary").last.click()
     assert "502 square kilometers" in last_bot_message(page)
-    assert "bm25" in page.inner_text("#sources") and "dense" not in page.inner_text("#sources")
+    fold = page.locator("#chat details").last.inner_text()
+    assert "bm25" in fold and "dense" not in fold
+    sources = page.inner_text("#sources")  # cards show no scores and no server path
+    assert "bm25" not in sources and "fused" not in sources and "/seeds/" not in sources
 
 
 @pytest.mark.parametrize("route", [
@@ -230,3 +243,171 @@ def test_a_page_on_another_local_port_cannot_read_or_drive_the_ui(browser, app, 
     finally:
         context.close()
         server.shutdown()
+
+
+# -- conversations, sources per answer, copy, stop, delete, first screen, settings -----------------
+
+def test_reload_restores_the_conversation_and_old_citations_show_their_own_sources(page):
+    ask(page, TERRITORY_Q)
+    ask(page, "Who is Samuel Charap?")
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('#chat .answer-details').length === 2", timeout=20000)
+    assert "502 square kilometers" in page.locator("#chat .answer-details").first.locator("xpath=..").inner_text()
+    assert page.locator("#welcome").count() == 0
+    first = page.locator("#chat .message-row").nth(1).locator("a.cite").first  # a citation of the OLDER answer
+    quote = first.get_attribute("title")
+    first.click()
+    card = page.locator(".source-card.active")
+    card.wait_for(timeout=5000)
+    assert card.get_attribute("id").startswith("source-0-") and card.is_visible()
+    assert card.locator("mark.cite-quote").inner_text().strip() == quote.strip()
+    assert not page.locator("#answer-sources-1").is_visible()  # the newer answer's sources are folded away
+    page.screenshot(path=SHOTS / "09-reloaded-old-citation.png")
+    newer = page.locator("#chat .message-row").nth(3).locator("a.cite").first
+    newer.click()
+    page.wait_for_function("() => document.querySelector('.source-card.active').id.startsWith('source-1-')")
+    assert page.locator("#answer-sources-1").is_visible() and not page.locator("#answer-sources-0").is_visible()
+
+
+def test_conversations_can_be_reopened_renamed_and_deleted(page):
+    ask(page, TERRITORY_Q)
+    new_conversation(page)
+    ask(page, "Who is Samuel Charap?")
+    page.wait_for_function("() => { const c = document.querySelector('#conversations input:checked');"
+                           " return c && /Who is Samuel Charap/.test(c.closest('label').innerText); }")
+    page.locator("#conversations label", has_text=TERRITORY_Q).first.click()
+    page.wait_for_function("() => /502 square kilometers/.test(document.querySelector('#chat').innerText)")
+    assert "Charap" not in page.inner_text("#chat")
+    page.fill("#conv-name textarea", "Territory, July")
+    page.click("#rename")
+    page.locator("#conversations label", has_text="Territory, July").wait_for(timeout=10000)
+    page.screenshot(path=SHOTS / "10-conversations.png")
+    page.click("#delete-conversation")
+    page.wait_for_function("() => /Conversation deleted/.test(document.querySelector('#conv-note').innerText)")
+    assert page.locator("#conversations label", has_text="Territory, July").count() == 0
+    assert "Charap" in page.inner_text("#chat")  # the newest remaining conversation opens
+
+
+def test_copy_gives_the_plain_answer_with_its_citations(browser, app):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app[0].rstrip("/"))
+    page = context.new_page()
+    try:
+        page.goto(app[0])
+        page.wait_for_selector("#question textarea")
+        new_conversation(page)
+        ask(page, TERRITORY_Q)
+        page.locator("#chat button[aria-label='Copy message']").last.click()
+        page.wait_for_timeout(500)
+        copied = page.evaluate("() => navigator.clipboard.readText()")
+        assert "502 square kilometers" in copied and "[1]" in copied
+        assert "<" not in copied and "details" not in copied and "cite" not in copied
+        assert "\n[1] “" in copied  # each [n] with its quote
+    finally:
+        context.close()
+
+
+def test_empty_export_says_there_is_nothing_to_export(page):
+    page.click("#export")
+    page.wait_for_function("() => /Nothing to export yet/.test(document.querySelector('#export-note').innerText)")
+
+
+def test_first_screen_counts_articles_and_offers_questions_that_get_answers(page):
+    welcome = page.inner_text("#welcome")
+    assert re.search(r"\d+ articles? indexed", welcome) and "Putin Rejects Trump Ceasefire Deadline" in welcome
+    examples = [b for b in page.locator("button.example").all() if b.is_visible()]
+    assert examples
+    page.screenshot(path=SHOTS / "11-first-screen.png")
+    examples[0].click()
+    page.wait_for_function("() => document.querySelector('#question textarea').value.length > 0")
+    page.click("#ask")
+    page.wait_for_selector("#chat .answer-details", timeout=60000)
+    assert page.locator("#chat a.cite").count() > 0  # answered with citations, not refused
+
+
+def test_settings_list_every_backend_with_its_state(page):
+    page.get_by_role("tab", name="Settings").click()
+    page.wait_for_function("() => /openai/.test(document.querySelector('#backend-states').innerText)")
+    states = page.inner_text("#backend-states")
+    assert "extractive: ready" in states and "ASSISTANT_LLM_MODEL" in states
+    assert "local: ready" in states or "make local-llm" in states
+    page.get_by_label("openai").check()
+    page.wait_for_function("() => /not configured/.test(document.querySelector('#settings-note').innerText)")
+    assert page.get_by_label("extractive").is_checked()  # an unusable backend is not selected
+    page.screenshot(path=SHOTS / "12-settings.png")
+
+
+def test_no_outside_font_or_asset_is_requested_and_no_emoji_glyphs_are_used(browser, app):
+    context = browser.new_context()
+    hosts = set()
+    page = context.new_page()
+    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    try:
+        page.goto(app[0])
+        page.wait_for_selector("#question textarea")
+        ask(page, "What is the capital of Australia?")
+        assert hosts == {app[0].split("/")[2]}
+        text = page.inner_text("body")
+        assert not re.search("[\U0001F300-\U0001FAFF\u2139\U0001F6C8]", text)  # emoji render as boxes here
+        family = page.evaluate("() => getComputedStyle(document.querySelector('h3')).fontFamily")
+        assert "DejaVu Sans" in family
+    finally:
+        context.close()
+
+
+def test_delete_asks_first_and_removes_exactly_the_named_article(page, app, tmp_path):
+    from assistant import Assistant
+
+    upload(page, "orkney.txt", UPLOAD, tmp_path)
+    other = "Ferry Timetable Changes in Shetland\n\nThe Shetland ferry will sail twice a day from May, the council said.\n"
+    upload(page, "shetland.txt", other, tmp_path)
+    before = {d.id: d.title for d in Assistant(index=app[1]).documents()}
+    page.get_by_role("tab", name="Documents").click()
+    page.click("#pick input")
+    page.fill("#pick input", "Ferry Timetable")
+    page.get_by_role("option", name=re.compile("Ferry Timetable Changes in Shetland")).click()
+    page.click("#delete-doc")
+    page.wait_for_selector("#confirm-delete", state="visible")
+    assert "Ferry Timetable Changes in Shetland" in page.inner_text("#confirm-text")
+    page.screenshot(path=SHOTS / "13-delete-confirm.png")
+    page.click("#cancel-delete")
+    page.wait_for_selector("#confirm-delete", state="hidden")
+    assert {d.id for d in Assistant(index=app[1]).documents()} == set(before)  # cancel deletes nothing
+    page.click("#delete-doc")
+    page.click("#confirm-delete")
+    page.wait_for_function("() => /Deleted/.test(document.querySelector('#delete-note').innerText)", timeout=30000)
+    after = {d.id: d.title for d in Assistant(index=app[1]).documents()}
+    assert set(before) - set(after) == {next(i for i, t in before.items() if t.startswith("Ferry Timetable"))}
+    assert "Ferry Timetable" not in page.inner_text("#documents")
+    assert "Lighthouse Keepers Return to Orkney" in page.inner_text("#documents")
+
+
+def test_stop_halts_a_streaming_answer(browser, tmp_path):
+    from fake_openai import FakeOpenAI, Script
+
+    words = " ".join(f"word{i}" for i in range(300))
+    with FakeOpenAI() as fake:
+        fake.responder = lambda body: Script(text=words, delay=0.05)
+        env = {"ASSISTANT_GENERATOR": "openai", "ASSISTANT_LLM_MODEL": "fake-model", "ASSISTANT_LLM_BASE_URL": fake.url,
+               "ASSISTANT_LLM_API_KEY": "sk-test"}
+        proc, url = start_serve(tmp_path / "index", free_port(), env=env)
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(url)
+            page.wait_for_selector("#question textarea")
+            page.fill("#question textarea", TERRITORY_Q)
+            page.click("#ask")
+            page.wait_for_function("() => /word2\\b/.test(document.querySelector('#chat').innerText)", timeout=60000)
+            page.click("#stop")
+            page.wait_for_function("() => /\\(stopped\\)/.test(document.querySelector('#chat').innerText)",
+                                   timeout=10000)
+            shown = page.inner_text("#chat")
+            page.wait_for_timeout(3000)
+            assert page.inner_text("#chat") == shown and "word299" not in shown
+            assert page.locator("#chat .answer-details").count() == 0
+            page.screenshot(path=SHOTS / "14-stopped.png")
+        finally:
+            context.close()
+            proc.terminate()
+            proc.wait(timeout=30)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -47,8 +48,12 @@ def test_ui_seeds_empty_index_and_api_matches_cli_json(ui):
     cli = json.loads(subprocess.run([sys.executable, "-m", "assistant", "ask", TERRITORY_Q, "--json", "--index", str(index)],
                                     capture_output=True, text=True, check=True, timeout=120).stdout)
     assert set(got) == set(cli)
+    for item in cli["citations"] + cli["passages"]:  # the UI shows no server path: a file's name
+        assert item["source"].startswith("/")
+        item["source"] = Path(item["source"]).name
     for key in ("answer", "refused", "citations", "sentences", "passages"):
         assert got[key] == cli[key]
+    assert all("/" not in item["source"] for item in got["citations"] + got["passages"])
     assert "502 square kilometers" in got["answer"]
 
 
@@ -74,10 +79,10 @@ def test_ui_shows_model_errors_as_one_escaped_line(seeded_index):
                     llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_retries=0, llm_timeout=2)
     ui = UI(bot)
     prefs = {"generator": "openai", "top_k": 5, "retrieval": "hybrid", "answer_policy": "refuse"}
-    *_, (chat, sources, box, turns) = ui.respond("<b>How much territory?</b>", [], [], prefs)
+    *_, (chat, sources, box, turns, cid) = ui.respond("<b>How much territory?</b>", [], prefs)
     shown = chat[-1]["content"]
     assert "unreachable" in shown and secret not in shown and "Traceback" not in shown
-    assert chat[0]["content"] == "&lt;b&gt;How much territory?&lt;/b&gt;" and turns == []
+    assert chat[0]["content"] == "&lt;b&gt;How much territory?&lt;/b&gt;" and turns == [] and cid == ""
 
 
 def test_upload_names_cannot_escape_the_uploads_folder():
@@ -87,3 +92,21 @@ def test_upload_names_cannot_escape_the_uploads_folder():
     assert safe_upload_name("..\\..\\evil.txt") == "evil.txt"
     assert safe_upload_name("a" * 9000 + ".txt").endswith(".txt") and len(safe_upload_name("a" * 9000 + ".txt")) <= 120
     assert safe_upload_name("..") == "upload" and "\x00" not in safe_upload_name("x\x00y.txt")
+
+
+def test_plain_text_and_sources_of_each_answer(seeded_index):
+    from assistant import Assistant
+    from assistant.openai_format import answer_object
+    from assistant.ui_render import plain_text, render_answer, render_sources
+
+    bot = Assistant(index=seeded_index)
+    first, second = (answer_object(bot.ask(q)) for q in (TERRITORY_Q, "Who is Samuel Charap?"))
+    text = plain_text(first)
+    assert "502 square kilometers" in text and "[1]" in text and "<" not in text
+    assert all(f"[{c['n']}] “{c['quote']}”" in text for c in first["citations"])
+    html = render_answer(first, 0)
+    assert "href='#source-0-1'" in html and "class='plain-text'" in html
+    panel = render_sources([{"question": TERRITORY_Q, "answer": first}, {"question": "Who?", "answer": second}])
+    assert "id='source-0-1'" in panel and "id='source-1-1'" in panel
+    assert "source-group hidden-group' id='answer-sources-0'" in panel  # only the newest answer's group shows
+    assert "fused" not in panel and "/seeds/" not in panel and str(seeded_index) not in panel

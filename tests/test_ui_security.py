@@ -99,7 +99,7 @@ def test_same_name_uploads_are_kept_apart_and_links_are_never_followed(writable,
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (bot.settings.index_path / "uploads" / hashlib.sha256(d.read_bytes()).hexdigest()[:16]).symlink_to(elsewhere)
-    note, *_ = ui.upload([str(d)])
+    note = ui.upload([str(d)])
     assert "not a plain folder" in note and list(elsewhere.iterdir()) == []
 
 
@@ -113,8 +113,8 @@ def test_deleting_an_uploaded_article_removes_its_file(writable, tmp_path):
     ui.upload([str(f)])
     doc = next(d for d in bot.documents() if d.title == "Orkney Lighthouse")
     assert Path(doc.source).is_file()
-    note, *_ = ui.delete(doc.id)
-    assert note.startswith("deleted") and not Path(doc.source).exists()
+    note = ui.delete(doc.id)
+    assert note.startswith("Deleted “Orkney Lighthouse”") and not Path(doc.source).exists()
     assert len(bot.documents()) == 2  # the seeds stay
 
 
@@ -153,12 +153,12 @@ def test_write_actions_need_the_page_origin_and_a_user_when_login_is_on(writable
     doc = bot.documents()[0]
     ui = UI(bot, login=True)
     for bad in (request(origin=None, user="ann"), request(origin="http://localhost:9999", user="ann"), request(user=None)):
-        note, *_ = ui.delete(doc.id, bad)
+        note = ui.delete(doc.id, bad)
         assert note.startswith("⚠") and doc.id in {d.id for d in bot.documents()}
         assert ui.comment("👍 helpful", "x", [{"question": "q", "answer": {"answer": "a", "citations": []}}],
                           bad)[0].startswith("⚠")
-    note, *_ = ui.delete(doc.id, request(user="ann"))
-    assert note.startswith("deleted") and doc.id not in {d.id for d in bot.documents()}
+    note = ui.delete(doc.id, request(user="ann"))
+    assert note.startswith("Deleted") and doc.id not in {d.id for d in bot.documents()}
 
 
 def test_question_limit_is_per_client_not_per_session(writable):
@@ -168,10 +168,10 @@ def test_question_limit_is_per_client_not_per_session(writable):
     prefs = {"generator": "extractive", "top_k": 5, "retrieval": "hybrid", "answer_policy": "refuse"}
     shown = []
     for session in ("s1", "s2", "s3"):  # a new session id each time, one client address
-        *_, (chat, *_rest) = ui.respond(TERRITORY_Q, [], [], prefs, request(session=session))
+        *_, (chat, *_rest) = ui.respond(TERRITORY_Q, [], prefs, "", request(session=session))
         shown.append(chat[-1]["content"])
     assert "502 square kilometers" in shown[0] and "Too many questions" in shown[2]
-    *_, (chat, *_rest) = ui.respond(TERRITORY_Q, [], [], prefs, request(client="10.0.0.6"))
+    *_, (chat, *_rest) = ui.respond(TERRITORY_Q, [], prefs, "", request(client="10.0.0.6"))
     assert "502 square kilometers" in chat[-1]["content"]  # another client is not affected
 
 
@@ -303,25 +303,32 @@ def test_oversized_requests_are_refused_before_they_are_read(server):
 def test_hidden_delete_handler_refused_without_the_page(server):
     url = server.url
     cfg = json.loads(fetch(url + "config", {"Cookie": server.cookie})[2])
-    button = next(c["id"] for c in cfg["components"] if c.get("props", {}).get("value") == "Delete document")
-    fn = next(i for i, d in enumerate(cfg["dependencies"]) if [button, "click"] in [list(t) for t in d["targets"]])
-    picker = next(c for c in cfg["components"] if c.get("props", {}).get("label") == "Document")
-    doc_id = picker["props"]["choices"][0][0]
-    body = json.dumps({"data": [doc_id], "fn_index": fn, "session_hash": "attacker", "trigger_id": button,
-                       "event_data": None}).encode()
+    from assistant import Assistant
+
+    def join(value: str, data: list) -> bytes:
+        button = next(c["id"] for c in cfg["components"] if c.get("props", {}).get("value") == value)
+        fn = next(i for i, d in enumerate(cfg["dependencies"]) if [button, "click"] in [list(t) for t in d["targets"]])
+        return json.dumps({"data": data, "fn_index": fn, "session_hash": "attacker", "trigger_id": button,
+                           "event_data": None}).encode()
+
+    def run(body: bytes) -> dict:
+        status, _, _ = fetch(url + "gradio_api/queue/join", {"Content-Type": "application/json",
+                                                             "Cookie": server.cookie}, body)
+        assert status == 200
+        req = urllib.request.Request(url + "gradio_api/queue/data?session_hash=attacker",
+                                     headers={"Cookie": server.cookie})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return next(json.loads(line[5:]) for line in r if b"process_completed" in line)
+
+    doc_id = Assistant(index=server.index).documents()[0].id
+    # Deleting takes two steps: "Delete document…" asks (it changes nothing), "Yes, delete it" deletes.
+    body = join("Yes, delete it", [None])
     # Without the login cookie: refused outright.
     status, _, _ = fetch(url + "gradio_api/queue/join", {"Content-Type": "application/json"}, body)
     assert status == 401
-    # Logged in, but not from the page (a script, no Origin): the handler refuses.
-    status, _, _ = fetch(url + "gradio_api/queue/join", {"Content-Type": "application/json", "Cookie": server.cookie},
-                         body)
-    assert status == 200
-    req = urllib.request.Request(url + "gradio_api/queue/data?session_hash=attacker", headers={"Cookie": server.cookie})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        done = next(json.loads(line[5:]) for line in r if b"process_completed" in line)
-    assert "own page only" in json.dumps(done)
-    from assistant import Assistant
-
+    # Logged in, but not from the page (a script, no Origin): asking is answered, deleting refused.
+    assert "cannot be undone" in json.dumps(run(join("Delete document…", [doc_id])))
+    assert "own page only" in json.dumps(run(body))
     assert doc_id in {d.id for d in Assistant(index=server.index).documents()}
     # A file upload from anywhere but the page is refused too.
     status, _, _ = fetch(url + "gradio_api/upload", {"Content-Type": "multipart/form-data; boundary=x",
