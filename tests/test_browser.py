@@ -307,6 +307,25 @@ def test_copy_gives_the_plain_answer_with_its_citations(browser, app):
         context.close()
 
 
+def test_regenerate_replaces_the_last_answer_and_edit_puts_the_question_back(page):
+    ask(page, TERRITORY_Q)
+    page.click("#regenerate")
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => document.querySelectorAll('#chat .answer-details').length === 1"
+                           " && /502 square kilometers/.test(document.querySelector('#chat').innerText)")
+    assert page.locator("#chat .message-row").count() == 2  # one question, one answer: replaced, not added
+    page.click("#edit-last")
+    page.wait_for_function("q => document.querySelector('#question textarea').value === q", arg=TERRITORY_Q)
+    assert page.locator("#chat .message-row").count() == 0
+    page.fill("#question textarea", "How many visitors did the Stromness harbour festival draw?")
+    page.click("#ask")
+    page.wait_for_selector("#chat .refusal, #chat .answer-details", timeout=60000)
+    assert TERRITORY_Q not in page.inner_text("#chat")
+    page.reload()  # the edited conversation is what was saved
+    page.wait_for_selector("#chat .message-row", timeout=20000)
+    assert TERRITORY_Q not in page.inner_text("#chat") and "Stromness" in page.inner_text("#chat")
+
+
 def test_empty_export_says_there_is_nothing_to_export(page):
     page.click("#export")
     page.wait_for_function("() => /Nothing to export yet/.test(document.querySelector('#export-note').innerText)")

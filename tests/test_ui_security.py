@@ -361,3 +361,21 @@ def test_no_transcript_or_upload_lands_world_readable_in_tmp(server):
 def test_login_guessing_is_rate_limited(server):
     codes = [login(server.url, USER, f"guess-{i}") for i in range(12)]
     assert "429" in codes and codes[0] == "400"
+
+
+def test_conversations_are_private_to_each_user_and_saved_only_from_the_page(writable):
+    from assistant.ui import UI
+
+    ui = UI(writable(), login=True)
+    prefs = {"generator": "extractive", "top_k": 5, "retrieval": "hybrid", "answer_policy": "refuse"}
+    *_, (_, _, _, turns, cid) = ui.respond(TERRITORY_Q, [], prefs, "", request(user="ann"))
+    assert cid and ui.open(None, request(user="ann")) == (cid, turns)
+    assert ui.conversations(request(user="bob")) == [] and ui.open(cid, request(user="bob")) == ("", [])
+    assert ui.open(cid, request(user=None)) == ("", [])  # not logged in: nothing
+    assert ui.rename(cid, "mine now", request(user="bob")).startswith("Ask a question first")
+    assert ui.delete_conversation(cid, request(user="bob")) == "Nothing to delete."
+    assert ui.delete_conversation(cid, request(origin=None, user="ann")).startswith("⚠")  # a script, not the page
+    # A client off the page may ask (reading), but nothing it asks is saved.
+    *_, (_, _, _, _, other) = ui.respond(TERRITORY_Q, [], prefs, "", request(origin=None, user="carl"))
+    assert other == "" and ui.conversations(request(user="carl")) == []
+    assert ui.conversations(request(user="ann"))[0][1] == cid
