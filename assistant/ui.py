@@ -36,6 +36,8 @@ CSS = """
 .answer-warning {color: #8a1c1c; font-size: 0.9em;}
 .welcome {padding: 8px 12px; border: 1px dashed #bbb; border-radius: 6px; margin-bottom: 6px;}
 a.cite {text-decoration: none; font-weight: bold;}
+#conversations {max-height: 420px; overflow-y: auto;}
+footer {display: none !important;}
 """
 
 # Clicking [n] in an answer shows that answer's own source group and highlights the card.

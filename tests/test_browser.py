@@ -297,8 +297,10 @@ def test_copy_gives_the_plain_answer_with_its_citations(browser, app):
         page.wait_for_selector("#question textarea")
         new_conversation(page)
         ask(page, TERRITORY_Q)
-        page.locator("#chat button[aria-label='Copy message']").last.click()
-        page.wait_for_timeout(500)
+        button = page.locator("#chat .message-buttons-left button[aria-label='Copy message']").last  # the answer's
+        button.wait_for(timeout=10000)
+        button.click()
+        page.wait_for_function("() => navigator.clipboard.readText().then(t => t.includes('[1]'))", timeout=5000)
         copied = page.evaluate("() => navigator.clipboard.readText()")
         assert "502 square kilometers" in copied and "[1]" in copied
         assert "<" not in copied and "details" not in copied and "cite" not in copied
