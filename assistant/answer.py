@@ -51,7 +51,8 @@ def finalize(question: str, draft: str, passages: Sequence[Passage], checker: Ch
             if key not in by_span:
                 by_span[key] = len(citations) + 1
                 citations.append(Citation(n=by_span[key], doc_id=p.doc_id, title=p.title, source=p.source,
-                                          chunk_id=p.chunk_id, quote=p.text[a:b], start=p.start + a, end=p.start + b))
+                                          chunk_id=p.chunk_id, quote=p.text[a:b], start=p.start + a, end=p.start + b,
+                                          published=p.published, outlet=p.outlet))
             numbers.append(by_span[key])
         sentences.append(Sentence(check.text, tuple(numbers), check.supported, check.score))
         parts.append(check.text + ("".join(f" [{n}]" for n in numbers) if numbers else f" {UNSUPPORTED}"))

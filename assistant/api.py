@@ -27,7 +27,7 @@ from .api_metrics import ApiMetrics, RequestMetrics
 from .api_documents import DocumentRoutes
 from .facade import Assistant
 from .settings import Settings
-from .types import Answer
+from .types import Answer, to_dict
 
 log = logging.getLogger("assistant.api")
 DEFAULT_MODEL = "news-assistant"
@@ -121,13 +121,17 @@ class Service:
         if set(given) - self._filters:
             raise ApiError(400, f"filters {', '.join(sorted(set(given) - self._filters))} are not supported by this "
                                 "server's assistant version", "unsupported_filter")
+        result = await self.run(lambda: bot.ask(question, history=history, top_k=top_k, **given))
+        self.metrics.record(result, model)
+        return result
+
+    async def run(self, work: Any) -> Any:
+        """`work()` in a worker thread, at most `api_concurrency` at once; 503 when
+        `api_queue_size` calls are already waiting."""
         if self.slots.statistics().tasks_waiting >= self.settings.api_queue_size:
             raise ApiError(503, "the server is busy (too many questions waiting): retry shortly", "server_busy",
                            {"Retry-After": "1"})
-        result = await anyio.to_thread.run_sync(lambda: bot.ask(question, history=history, top_k=top_k, **given),
-                                                limiter=self.slots)
-        self.metrics.record(result, model)
-        return result
+        return await anyio.to_thread.run_sync(work, limiter=self.slots)
 
 
 def create_app(target: Assistant | Settings | None = None, host: str | None = None) -> FastAPI:
@@ -228,6 +232,18 @@ def _add_answer_routes(app: FastAPI, service: Service) -> None:
         if generator is None:
             raise ApiError(404, f"the model {model!r} does not exist: GET /v1/models lists them", "model_not_found")
         return _model(model, generator)
+
+    @app.get("/v1/timeline", dependencies=[service.auth("read")], tags=["answers"])
+    async def timeline(topic: str, since: str | None = None, until: str | None = None, outlet: str | None = None,
+                       as_of: str | None = None, limit: int = 30) -> dict[str, Any]:
+        """Dated events about `topic` across articles, oldest first (`assistant timeline`):
+        `{"object": "list", "data": [{date, dated_by, doc_id, title, outlet, published, quote,
+        start, end, date_hint, also_in}]}`."""
+        if not 1 <= limit <= 200:
+            raise ApiError(400, "limit must be between 1 and 200", "invalid_limit")
+        lines = await service.run(lambda: service.bot.timeline(topic, since=since, until=until, outlet=outlet,
+                                                               as_of=as_of, limit=limit))
+        return {"object": "list", "data": to_dict(lines)}
 
     @app.post("/v1/answers", dependencies=[service.auth("read")], tags=["answers"])
     async def answers(body: AnswerRequest) -> dict[str, Any]:

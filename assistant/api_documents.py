@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 
 from .api_guard import ApiError
 from .jobs import JobRunner, JobStore
-from .load import SUPPORTED
+from .load import SUPPORTED, suffix_of
 from .openai_format import public_source
 from .types import IngestReport, to_dict
 from .ui_files import drop_upload
@@ -123,7 +123,7 @@ class DocumentRoutes:
                 raise ApiError(400, "no files in the upload: send them as `file` fields", "no_files")
             names = [safe_name(upload.filename or "upload.txt") for upload in uploads]
             for name in names:  # all checked before any is written
-                if Path(name).suffix.lower() not in SUPPORTED:
+                if suffix_of(Path(name)) not in SUPPORTED:
                     raise ApiError(400, f"{name}: unsupported file type; use {' '.join(SUPPORTED)}", "unsupported_file")
             self.folder.mkdir(parents=True, exist_ok=True)
             return [await anyio.to_thread.run_sync(_store, upload.file, self.folder, name)

@@ -43,6 +43,7 @@ def from_assistant_error(e: errors.AssistantError, redact: Callable[[str], str])
     """The status and code for one of our typed errors (message redacted)."""
     message = redact(str(e))
     table: list[tuple[type, int, str, dict[str, str] | None]] = [
+        (errors.InvalidFilter, 400, "invalid_filter", None),
         (errors.InvalidQuestion, 400, "invalid_question", None),
         (errors.ContextTooLong, 400, "context_length_exceeded", None),
         (errors.DocumentNotFound, 404, "document_not_found", None),

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", parents=[common], help="add files or folders to the index (idempotent)",
-                       description="Load .txt .md .html .pdf .json .jsonl files (folders recursively), chunk, embed and "
+                       description="Load .txt .md .html .pdf .json .jsonl files, RSS/Atom feeds (.rss .atom .xml) and "
+                                   "WARC archives (.warc .warc.gz) (folders recursively), chunk, embed and "
                                    "index them. Unchanged files add nothing; changed files replace their old chunks; "
                                    "unreadable files are skipped with the reason.")
     p.add_argument("paths", nargs="+", metavar="PATH")
@@ -57,13 +58,30 @@ def build_parser() -> argparse.ArgumentParser:
                                    "finished by running it again.")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    p = sub.add_parser("ask", parents=[common], help="answer one question",
+    news = argparse.ArgumentParser(add_help=False)
+    f = news.add_argument_group("filters (both retrieval sides; undated articles match no --since/--until)")
+    f.add_argument("--since", metavar="DATE", help="only articles published on or after DATE (YYYY-MM-DD)")
+    f.add_argument("--until", metavar="DATE", help="only articles published on or before DATE")
+    f.add_argument("--outlet", metavar="NAME", help="only articles of this outlet (case-insensitive exact name)")
+    f.add_argument("--as-of", dest="as_of", metavar="DATE",
+                   help="answer as of DATE: nothing published after it (undated articles kept unless --since/--until)")
+
+    p = sub.add_parser("ask", parents=[common, news], help="answer one question",
                        description="Answer one question from the indexed articles, with citations.")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the full Answer as one JSON object")
     p.add_argument("--top-k", type=int, metavar="N", help="passages to retrieve (default 5)")
 
-    p = sub.add_parser("chat", parents=[common], help="a conversation in the terminal (follow-ups allowed)")
+    p = sub.add_parser("timeline", parents=[common, news], help="dated events about a topic across articles",
+                       description="List what the articles say about TOPIC in date order: each line one cited "
+                                   "sentence (a relative date such as 'on Monday' resolved against its article's "
+                                   "date, else the article's date), undated sentences last; a sentence printed "
+                                   "by several outlets is one line.")
+    p.add_argument("topic")
+    p.add_argument("--limit", type=int, default=30, metavar="N", help="at most N lines (default 30)")
+    p.add_argument("--json", action="store_true", help="print the lines as a JSON array")
+
+    p = sub.add_parser("chat", parents=[common, news], help="a conversation in the terminal (follow-ups allowed)")
     p.add_argument("--top-k", type=int, metavar="N")
 
     p = sub.add_parser("docs", parents=[common], help="list, show or delete indexed documents")
@@ -247,17 +265,48 @@ def format_answer(answer: Answer) -> str:
         lines.append("")
         lines.append("Sources:")
         for c in answer.citations:
-            lines.append(f"[{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})\n    “{c.quote}”")
+            lines.append(f"[{c.n}] {c.title}{_dateline(c.published, c.outlet)} ({c.doc_id}, chars {c.start}-{c.end})"
+                         f"\n    “{c.quote}”")
     return "\n".join(lines)
 
 
+def _dateline(published: str | None, outlet: str | None) -> str:
+    """" (published 2025-03-04, Outlet)" beside a source; "" when neither is known."""
+    parts = [f"published {published[:10]}" if published else "undated", *([outlet] if outlet else [])]
+    return f" ({', '.join(parts)})" if published or outlet else ""
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: getattr(args, k, None) for k in ("since", "until", "outlet", "as_of")}
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
-    answer = make_assistant(args).ask(args.question)
+    answer = make_assistant(args).ask(args.question, **_filters(args))
     print(json.dumps(to_dict(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
     return 0
 
 
+def cmd_timeline(args: argparse.Namespace) -> int:
+    entries = make_assistant(args).timeline(args.topic, limit=max(1, args.limit), **_filters(args))
+    if args.json:
+        print(json.dumps(to_dict(entries), ensure_ascii=False, indent=2))
+        return 0
+    if not entries:
+        print(f"nothing in the articles mentions {args.topic!r}" + (" within the filters" if any(_filters(args).values())
+                                                                   else ""))
+    for e in entries:
+        when = (e.date or "undated") + ("*" if e.dated_by == "sentence" else "")
+        also = f" (also in {len(e.also_in)} more)" if e.also_in else ""
+        print(f"{when:<12} {e.outlet or e.title[:30]}{also}\n    “{e.quote}” ({e.doc_id}, chars {e.start}-{e.end})")
+    if any(e.dated_by == "sentence" for e in entries):
+        print("* dated by the sentence itself (a relative date resolved against the article's date)")
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
+    from .filters import Filters
+
+    Filters.parse(**_filters(args))  # a bad date fails once, before the conversation
     bot = make_assistant(args)
     history: list[tuple[str, str]] = []
     print("Ask about the articles. Empty line or Ctrl-D to quit; /reset starts over.", file=sys.stderr)
@@ -273,7 +322,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             history.clear()
             continue
         try:
-            answer = bot.ask(question, history=history)
+            answer = bot.ask(question, history=history, **_filters(args))
         except AssistantError as e:
             print(f"error: {e}", file=sys.stderr)
             continue
@@ -293,7 +342,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
     else:
         docs = bot.documents()
         if getattr(args, "json", False):
-            print(json.dumps(to_dict(docs), ensure_ascii=False, indent=2))
+            rows = to_dict(docs)  # each with `published`, `outlet` and `story` (copies of one story share it)
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
         elif not docs:
             print("the index is empty: run `assistant ingest seeds/`")
         for d in docs if not getattr(args, "json", False) else []:
@@ -416,7 +466,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     judge = evaluate.llm_judge(config.judge) if config.judge.get("model") else None
     bar, progress = _progress_bar("evaluating")
     try:
-        result = evaluate.evaluate(bot, items, judge=judge, progress=progress)
+        result = evaluate.evaluate(bot, items, judge=judge, progress=progress, filters=config.filters)
     finally:
         bar.close()
         bot.close()
@@ -513,7 +563,7 @@ def cmd_eval_news(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "repair": cmd_repair, "ask": cmd_ask, "chat": cmd_chat, "docs": cmd_docs, "serve": cmd_serve,
+COMMANDS = {"ingest": cmd_ingest, "repair": cmd_repair, "ask": cmd_ask, "timeline": cmd_timeline, "chat": cmd_chat, "docs": cmd_docs, "serve": cmd_serve,
             "eval": cmd_eval, "eval-halueval": cmd_eval_halueval,
             "eval-news": cmd_eval_news, "api": cmd_api, "keys": cmd_keys}
 

@@ -76,3 +76,7 @@ class DiskFull(StoreUnavailable):
 
 class IngestWorkerFailed(AssistantError):
     """The ingest worker process crashed, exited, could not start or sent garbage."""
+
+
+class InvalidFilter(InvalidQuestion):
+    """A date or outlet filter (since, until, as_of, outlet) cannot be read."""

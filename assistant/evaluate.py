@@ -5,7 +5,9 @@ Gold format (JSONL, one question per line; see README.md "Evaluation"):
     {"id": "s01", "type": "single-article", "question": "...", "answers": ["..."],
      "facts": ["..."], "evidence": [{"doc": "file.txt", "quote": "exact text"}],
      "turns": ["earlier question", ...]}            # turns: follow-up conversations only
-Optional keys: "split" (e.g. dev/test, kept on the item) and anything else (ignored).
+Optional keys: "split" (e.g. dev/test, kept on the item), "filters" ({"since", "until",
+"outlet", "as_of"}: this question is asked with them, over the config's [filters]) and
+anything else (ignored).
 
 Retrieval metrics score `answer.passages`, the passages the answer was built from (its
 top k after fitting), not a second retrieval: what the user was shown is what is scored.
@@ -39,6 +41,7 @@ class GoldItem:
     evidence: tuple[tuple[str, str], ...] = ()  # (document file name or id, exact quote)
     turns: tuple[str, ...] = ()
     split: str = ""
+    filters: tuple[tuple[str, str], ...] = ()  # (name, value) of since/until/outlet/as_of
 
     @property
     def answerable(self) -> bool:
@@ -78,10 +81,29 @@ def load_gold(path: str | Path) -> list[GoldItem]:
         if kind == "follow-up" and not raw.get("turns"):
             raise errors.ConfigError(f"{where}: a follow-up needs \"turns\" (the earlier questions)")
         items.append(GoldItem(item_id, kind, str(raw["question"]), answers, tuple(str(f) for f in raw.get("facts", [])),
-                              evidence, tuple(str(t) for t in raw.get("turns", [])), str(raw.get("split", ""))))
+                              evidence, tuple(str(t) for t in raw.get("turns", [])), str(raw.get("split", "")),
+                              _filters(raw.get("filters"), where)))
     if not items:
         raise errors.ConfigError(f"{path} holds no questions")
     return items
+
+
+FILTERS = ("since", "until", "outlet", "as_of")
+
+
+def _filters(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """Validated filters of a gold item or a config's [filters] table."""
+    from .filters import Filters
+
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or set(raw) - set(FILTERS):
+        raise errors.ConfigError(f"{where}: \"filters\" must be an object with keys among {', '.join(FILTERS)}")
+    try:
+        Filters.parse(**{k: raw[k] for k in raw})
+    except errors.InvalidFilter as e:
+        raise errors.ConfigError(f"{where}: {e}") from None
+    return tuple((k, str(v)) for k, v in raw.items() if v is not None)
 
 
 @dataclass(frozen=True)
@@ -93,10 +115,11 @@ class EvalConfig:
     maximum: dict[str, float] = field(default_factory=dict)
     judge: dict[str, Any] = field(default_factory=dict)
     ingest: tuple[str, ...] = ()
+    filters: tuple[tuple[str, str], ...] = ()  # [filters]: since/until/outlet/as_of for every question
 
     @classmethod
     def load(cls, path: str | Path | None) -> "EvalConfig":
-        """Read a TOML config ([run] ingest, [settings], [thresholds.min], [thresholds.max], [judge]).
+        """Read a TOML config ([run] ingest, [settings], [filters], [thresholds.min], [thresholds.max], [judge]).
         Relative ingest paths are relative to the working directory."""
         if path is None:
             return cls()
@@ -107,7 +130,8 @@ class EvalConfig:
         thresholds = raw.get("thresholds", {})
         return cls(dict(raw.get("settings", {})), {k: float(v) for k, v in thresholds.get("min", {}).items()},
                    {k: float(v) for k, v in thresholds.get("max", {}).items()}, dict(raw.get("judge", {})),
-                   tuple(str(p) for p in raw.get("run", {}).get("ingest", [])))
+                   tuple(str(p) for p in raw.get("run", {}).get("ingest", [])),
+                   _filters(raw.get("filters"), f"eval config {path} [filters]"))
 
 
 Judge = Callable[[str, Sequence[str], str], bool]  # (question, gold answers, prediction) -> correct?
@@ -133,8 +157,10 @@ def llm_judge(config: dict[str, Any]) -> Judge:
 
 
 def evaluate(bot: Any, items: Sequence[GoldItem], judge: Judge | None = None,
-             progress: Callable[[int, int, str], None] | None = None, threshold: float | None = None) -> dict[str, Any]:
-    """Run every gold item through `bot` (an `Assistant`) and return the full report."""
+             progress: Callable[[int, int, str], None] | None = None, threshold: float | None = None,
+             filters: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    """Run every gold item through `bot` (an `Assistant`) and return the full report.
+    `filters` (an EvalConfig's) apply to every question; an item's own filters win."""
     started = time.time()
     k = bot.settings.top_k
     threshold = threshold or bot.settings.min_support
@@ -149,26 +175,26 @@ def evaluate(bot: Any, items: Sequence[GoldItem], judge: Judge | None = None,
     for i, item in enumerate(items):
         if progress:
             progress(i, len(items), item.id)
-        records.append(_run_item(bot, item, k, threshold, doc_text, judge))
+        records.append(_run_item(bot, item, k, threshold, doc_text, judge, {**dict(filters), **dict(item.filters)}))
     if progress:
         progress(len(items), len(items), "done")
     report = summarize(records, k)
     safe = {key: v for key, v in to_dict(bot.settings).items() if "key" not in key}
-    report["run"] = {"items": len(items), "settings": safe, "k": k, "judge": judge is not None,
+    report["run"] = {"items": len(items), "settings": safe, "k": k, "judge": judge is not None, "filters": dict(filters),
                      "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
                      "duration_s": round(time.time() - started, 2)}
     return report
 
 
 def _run_item(bot: Any, item: GoldItem, k: int, threshold: float, doc_text: Callable[[str], str],
-              judge: Judge | None) -> dict[str, Any]:
+              judge: Judge | None, filters: dict[str, str] | None = None) -> dict[str, Any]:
     rec: dict[str, Any] = {"id": item.id, "type": item.type, "question": item.question, "answerable": item.answerable,
                            "gold": list(item.answers), "facts": list(item.facts)}
     history: list[tuple[str, str]] = []
     try:
         for turn in item.turns:
-            history.append((turn, bot.ask(turn, history=history).answer))
-        answer: Answer = bot.ask(item.question, history=history)
+            history.append((turn, bot.ask(turn, history=history, **(filters or {})).answer))
+        answer: Answer = bot.ask(item.question, history=history, **(filters or {}))
     except errors.AssistantError as e:
         rec.update(error=f"{type(e).__name__}: {e}", refused=False, failed=True)
         return rec

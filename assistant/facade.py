@@ -16,15 +16,19 @@ from .condense import condense
 from .embed import Embedder, make_embedder
 from .evidence import has_content
 from .extractive import ExtractiveGenerator
+from .filters import Filters
 from .guard import strip_links
 from .generate import Generator, OpenAIGenerator, StreamEnd
 from .index import Index
 from .ingest import ingest_documents
 from .keyword import KeywordIndex
 from .load import load_paths
+from .news import TimelineEntry, annotate, build_timeline, with_conflicts
 from .prepare import Preparer
+from .recency import Recency, wants_recent
 from .repair import RepairReport, repair_index
 from .retrieve import HybridRetriever
+from .story_catalog import one_per_story
 from .settings import Settings
 from .store import ChromaStore
 from .types import Answer, Document, DocumentInfo, IngestReport, Passage, Usage
@@ -160,25 +164,35 @@ class Assistant:
         self.index.reset()
 
     def documents(self) -> list[DocumentInfo]:
-        """Every indexed document, with its chunk count."""
-        return self.store.documents()
+        """Every indexed document, with its chunk count and story group."""
+        stories = self.index.stories()
+        return [dataclasses.replace(d, story=stories.story_of(d.id)) for d in self.store.documents()]
 
     def document(self, doc_id: str) -> Document:
         """One indexed document with its full text."""
         return self.store.document(doc_id)
 
     # -- questions ----------------------------------------------------------------------------
-    def ask(self, question: str, history: History = (), top_k: int | None = None) -> Answer:
-        """Answer a question (with optional chat history of (question, answer) pairs)."""
+    def ask(self, question: str, history: History = (), top_k: int | None = None, *, since: Any = None,
+            until: Any = None, outlet: str | None = None, as_of: Any = None) -> Answer:
+        """Answer a question (with optional chat history of (question, answer) pairs), from
+        the articles the filters allow (see `stream`)."""
         answer: Answer | None = None
-        for item in self.stream(question, history, top_k):
+        for item in self.stream(question, history, top_k, since=since, until=until, outlet=outlet, as_of=as_of):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
-    def stream(self, question: str, history: History = (), top_k: int | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: History = (), top_k: int | None = None, *, since: Any = None,
+               until: Any = None, outlet: str | None = None, as_of: Any = None) -> Iterator[str | Answer]:
         """Yield text deltas of the draft as it is generated, then the checked `Answer`.
+
+        Filters (`assistant.filters`): `since`/`until` (inclusive days, ISO or "March 4,
+        2025"; undated articles excluded), `outlet` (case-insensitive exact name), `as_of`
+        (nothing published after that day; alone it keeps undated articles). Both retrieval
+        sides apply them; a bad date raises InvalidFilter. A question about the latest news
+        ("latest", "now", "this week"...) prefers newer articles (`assistant.recency`).
 
         The extractive answerer's answerability (`Answer.confidence`) gates every backend:
         below its threshold the answer is a typed refusal and no LLM is called. An LLM draft
@@ -192,6 +206,7 @@ class Assistant:
             raise errors.InvalidQuestion("the question is empty: type a question about the articles")
         if len(question) > 2000:
             raise errors.InvalidQuestion("the question is longer than 2000 characters: shorten it")
+        filters = Filters.parse(since, until, outlet, as_of)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         keyword = self.index.keyword()
@@ -208,7 +223,7 @@ class Assistant:
         if history:
             timings["condense"] = _ms(t0)
         tr = time.perf_counter()
-        passages = self._retrieve(query, top_k or self.settings.top_k, keyword)
+        passages = self._retrieve(query, top_k or self.settings.top_k, keyword, filters, question)
         passages = gen.fit(question, passages, history)
         timings["retrieve"] = _ms(tr)
         t1 = time.perf_counter()
@@ -254,21 +269,57 @@ class Assistant:
             if answer.incomplete and not answer.refused:
                 note = f"the answer was cut off ({end.finish_reason or 'stream ended early'}); it may be incomplete"
                 answer = dataclasses.replace(answer, warning="; ".join(filter(None, [answer.warning, note])))
+        answer = annotate(with_conflicts(answer, passages), self.index.stories(), self.store.document)
         timings["cite"] = _ms(t2)
         timings["total"] = _ms(t0)
         yield dataclasses.replace(answer, timings_ms=dict(timings))
 
-    def retrieve(self, question: str, history: History = (), top_k: int | None = None) -> list[Passage]:
-        """The passages the answer would be built from (after follow-up condensation by rules)."""
+    def retrieve(self, question: str, history: History = (), top_k: int | None = None, *, since: Any = None,
+                 until: Any = None, outlet: str | None = None, as_of: Any = None) -> list[Passage]:
+        """The passages the answer would be built from (after follow-up condensation by
+        rules), with the filters and recency preference of `stream`."""
         question = " ".join((question or "").split())
         if not question:
             raise errors.InvalidQuestion("the question is empty: type a question about the articles")
-        return self._retrieve(condense(question, history), top_k or self.settings.top_k, self.index.keyword())
+        filters = Filters.parse(since, until, outlet, as_of)
+        return self._retrieve(condense(question, history), top_k or self.settings.top_k, self.index.keyword(),
+                              filters, question)
 
-    def _retrieve(self, query: str, k: int, keyword: KeywordIndex) -> list[Passage]:
-        retriever = HybridRetriever(self.store, self.embedder, keyword, mode=self.settings.retrieval,
-                                    weight=self.settings.fusion_weight, rerank=self.settings.rerank_weight)
-        return retriever.retrieve(query, k)
+    def _retrieve(self, query: str, k: int, keyword: KeywordIndex, filters: Filters | None = None,
+                  question: str = "") -> list[Passage]:
+        s = self.settings
+        recent = s.recency_half_life > 0 and wants_recent(question or query)
+        facets = self.store.facets() if filters or recent else {}
+        as_of = filters.as_of.toordinal() if filters and filters.as_of else None
+        retriever = HybridRetriever(self.store, self.embedder, keyword, mode=s.retrieval, weight=s.fusion_weight,
+                                    rerank=s.rerank_weight, where=filters.where() if filters else None,
+                                    allowed=filters.allowed(facets) if filters else None,
+                                    recency=Recency({d: f[0] for d, f in facets.items()}, s.recency_half_life, as_of)
+                                    if recent else None)
+        stories = self.index.stories()
+        if not stories.has_copies:
+            return retriever.retrieve(query, k)
+        # Copies of one story (syndicated or updated versions) would fill the top k with one
+        # sentence: keep the best passage of each story first, copies after.
+        return one_per_story(retriever.retrieve(query, 2 * k), stories.story_of, k)
+
+    def timeline(self, topic: str, *, since: Any = None, until: Any = None, outlet: str | None = None,
+                 as_of: Any = None, limit: int = 30, depth: int = 40) -> list[TimelineEntry]:
+        """Dated events about `topic` across articles: the sentences of the `depth` passages
+        retrieved for it that mention it, oldest first (undated last), one line per sentence
+        however many outlets print it. Filters as in `stream`."""
+        topic = " ".join((topic or "").split())
+        if not topic:
+            raise errors.InvalidQuestion("the topic is empty: name what the timeline is about")
+        if len(topic) > 200:
+            raise errors.InvalidQuestion("the topic is longer than 200 characters: shorten it")
+        filters = Filters.parse(since, until, outlet, as_of)
+        s = self.settings
+        facets = self.store.facets() if filters else {}
+        retriever = HybridRetriever(self.store, self.embedder, self.index.keyword(), mode=s.retrieval,
+                                    weight=s.fusion_weight, where=filters.where() if filters else None,
+                                    allowed=filters.allowed(facets) if filters else None)
+        return build_timeline(topic, retriever.retrieve(topic, depth), limit)
 
     def _condense(self, question: str, history: History, gen: Generator) -> tuple[str, Usage]:
         """The retrieval query. An LLM endpoint rewrites a follow-up; the extractive answerer

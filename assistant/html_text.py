@@ -39,6 +39,7 @@ class HtmlArticle:
     title: str | None = None
     published: str | None = None
     url: str | None = None
+    outlet: str | None = None  # og:site_name / application-name
 
 
 @dataclass
@@ -159,7 +160,7 @@ def extract_html(markup: str) -> HtmlArticle:
              or " ".join("".join(parser.h1_parts).split()) or None)
     published = m.get("article:published_time") or m.get("datepublished") or m.get("date") or m.get("time")
     return HtmlArticle(text=text, title=title, published=published,
-                       url=m.get("og:url") or m.get("canonical"))
+                       url=m.get("og:url") or m.get("canonical"), outlet=m.get("og:site_name") or m.get("application-name"))
 
 
 def visible_markdown(text: str) -> str:

@@ -19,6 +19,7 @@ from .keyword import KeywordIndex
 from .lock import WriteLock
 from .settings import Settings
 from .store import ChromaStore
+from .story_catalog import StoryCatalog
 
 
 class Index:
@@ -30,12 +31,14 @@ class Index:
         self._embedder = embedder
         self._store: ChromaStore | None = None
         self._keyword: KeywordIndex | None = None
+        self._stories: StoryCatalog | None = None
         self._refresh = threading.Lock()
+        self._story_lock = threading.Lock()
         self._lock = None if settings.chroma_url else WriteLock(settings.index_path)
 
     def share(self, other: "Index") -> None:
-        """Use `other`'s open store and BM25 copy (same index, another settings variant)."""
-        self._store, self._keyword = other._store, other._keyword
+        """Use `other`'s open store, BM25 copy and stories (same index, another settings variant)."""
+        self._store, self._keyword, self._stories = other._store, other._keyword, other._stories
 
     @property
     def store(self) -> ChromaStore:
@@ -87,6 +90,28 @@ class Index:
             self._keyword = fresh
             return fresh
 
+    @property
+    def stories_path(self) -> Path:
+        """Where the story grouping of this index is saved (beside the BM25 copy)."""
+        return self.cache_dir.with_name(f"stories-{self.settings.collection}.json")
+
+    def stories(self) -> StoryCatalog:
+        """Which documents tell the same story, in step with the store like `keyword()`:
+        the copy in memory when the stamp is unchanged, else the saved copy if it matches,
+        else only the changed documents are grouped again (and the result saved)."""
+        with self._story_lock:
+            stamp = self.store.stamp()
+            catalog = self._stories
+            if catalog is not None and catalog.stamp == stamp:
+                return catalog
+            if catalog is None:
+                saved = StoryCatalog.load(self.stories_path)
+                catalog = saved if saved is not None else StoryCatalog()
+            if catalog.stamp != stamp and catalog.sync(self.store, stamp) or not self.stories_path.exists():
+                catalog.save(self.stories_path)
+            self._stories = catalog
+            return catalog
+
     def idf(self, term: str) -> float:
         return (self._keyword or self.keyword()).idf(term)
 
@@ -116,6 +141,7 @@ class Index:
             keyword.stamp = self.store.stamp()
         self._save(keyword)
         self._keyword = keyword
+        self.stories()  # near-duplicates are grouped at ingest, not on the first question
 
     def _save(self, keyword: KeywordIndex) -> None:
         try:
@@ -136,14 +162,17 @@ class Index:
             store = self._store or ChromaStore(self.settings, self._embedder().name)  # no embedder check: we drop it
             store.reset()
             shutil.rmtree(self.cache_dir, ignore_errors=True)
+            self.stories_path.unlink(missing_ok=True)
             self.pending.unlink(missing_ok=True)
             self._store = None
             self._keyword = None
+            self._stories = None
 
     def forget(self) -> None:
         """Drop the open store and BM25 copy (they are reopened on next use)."""
         self._store = None
         self._keyword = None
+        self._stories = None
 
     def locked(self) -> Any:
         """The write lock alone (a null context on a Chroma server)."""

@@ -20,7 +20,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Collection, Iterable, Protocol, Sequence
 
 import numpy as np
 
@@ -132,8 +132,9 @@ class KeywordIndex:
         """Inverse document frequency of a stemmed term; unseen terms get the highest value."""
         return self._idf(len(self._postings(term)[0]))
 
-    def search(self, query: str, n: int) -> list[tuple[str, float]]:
-        """Up to `n` (chunk id, BM25 score) pairs with a positive score, best first."""
+    def search(self, query: str, n: int, docs: Collection[str] | None = None) -> list[tuple[str, float]]:
+        """Up to `n` (chunk id, BM25 score) pairs with a positive score, best first; with
+        `docs`, only chunks of those documents (a filter: statistics stay corpus-wide)."""
         q = terms(query)
         if not q or not self.size:
             return []
@@ -146,13 +147,22 @@ class KeywordIndex:
                 continue
             norm = K1 * (1 - B + B * self.lens[rows] / self._avgdl)
             scores[rows] += self._idf(len(rows)) * tf * (K1 + 1) / (tf + norm)
-        hits = np.flatnonzero(scores > 0)
+        hits = np.flatnonzero((scores > 0) & self._rows_of(docs)) if docs is not None else np.flatnonzero(scores > 0)
         if not len(hits):
             return []
         if len(hits) > n:
             hits = hits[np.argpartition(-scores[hits], n - 1)[:n]]
         hits = hits[np.lexsort((hits, -scores[hits]))]
         return [(self.row_ids[i], float(scores[i])) for i in hits]
+
+    def _rows_of(self, docs: Collection[str]) -> np.ndarray:
+        """A mask of the live rows of these documents (a document's rows are contiguous)."""
+        mask = np.zeros(len(self.row_ids), dtype=bool)
+        for doc_id in docs:
+            got = self.docs.get(doc_id)
+            if got is not None:
+                mask[got[1]:got[2]] = True
+        return mask & self.alive
 
     # -- changing -------------------------------------------------------------------------------
     def add(self, docs: Iterable[tuple[str, str, Sequence[tuple[Any, ...]]]], tokenized: bool = False) -> int:

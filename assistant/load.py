@@ -1,4 +1,5 @@
-"""Load files into Documents: .txt .md .html .pdf .json .jsonl. Unreadable files are skipped with a reason."""
+"""Load files into Documents: .txt .md .html .pdf .json .jsonl, RSS/Atom feeds (.rss .atom .xml) and
+WARC web archives (.warc .warc.gz). Unreadable files are skipped with a reason."""
 from __future__ import annotations
 
 import hashlib
@@ -9,12 +10,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from . import dates
 from .article import shape
 from .errors import LoadError
 from .html_text import extract_html, visible_markdown
+from .news_meta import page_meta
 from .types import Document, Skipped
 
-SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl")
+SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl", ".rss", ".atom", ".xml",
+             ".warc", ".warc.gz")
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def discover(paths: list[str | Path]) -> tuple[list[Path], list[Skipped]]:
             for f in sorted(p for p in path.rglob("*") if p.is_file()):
                 if any(part.startswith(".") for part in f.relative_to(path).parts):
                     continue
-                if f.suffix.lower() not in SUPPORTED:
+                if suffix_of(f) not in SUPPORTED:
                     skipped.append(Skipped(str(f), f"unsupported file type {f.suffix or '(none)'!r}"))
                 elif f.resolve() not in seen:
                     seen.add(f.resolve())
@@ -104,9 +108,13 @@ def load_file(path: Path, max_bytes: int, skipped: list[Skipped] | None = None,
     """Documents in one file. Raises LoadError with the reason when it cannot be read.
     Bad or repeated records inside a .jsonl file or a .json list are appended to `skipped`
     instead; a .json or .jsonl file that was read is appended to `collections`."""
-    suffix = path.suffix.lower()
+    suffix = suffix_of(path)
     if suffix not in SUPPORTED:
         raise LoadError(f"unsupported file type {suffix or '(none)'!r}; supported: {', '.join(SUPPORTED)}")
+    if suffix in (".warc", ".warc.gz"):  # streamed record by record; the size cap is per record
+        from .warc import warc_documents
+
+        return warc_documents(path, _file_id(path), max_bytes, skipped if skipped is not None else [])
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -118,11 +126,14 @@ def load_file(path: Path, max_bytes: int, skipped: list[Skipped] | None = None,
         raise LoadError("empty file")
     source = str(path.resolve())
     if suffix == ".pdf":
-        return [_document(_pdf_text(data), source, _file_id(path), title=None)]
+        return [make_document(_pdf_text(data), source, _file_id(path), title=None)]
     text = decode(data)
+    if suffix in (".rss", ".atom", ".xml"):
+        from .feeds import feed_documents
+
+        return feed_documents(data, text, source, _file_id(path), skipped if skipped is not None else [])
     if suffix in (".html", ".htm"):
-        page = extract_html(text)
-        return [_document(page.text, source, _file_id(path), page.title, page.published, page.url)]
+        return [html_document(text, source, _file_id(path))]
     if suffix in (".json", ".jsonl"):
         docs, collection = _json_documents(text, path, source, skipped if skipped is not None else [])
         if collections is not None:
@@ -130,7 +141,25 @@ def load_file(path: Path, max_bytes: int, skipped: list[Skipped] | None = None,
         return docs
     if suffix in (".md", ".markdown"):
         text = visible_markdown(text)  # an HTML comment is invisible to readers, so it is not article text
-    return [_document(text, source, _file_id(path), title=None)]
+    return [make_document(text, source, _file_id(path), title=None)]
+
+
+def suffix_of(path: Path) -> str:
+    """The file type: its lower-case suffix, with ".warc.gz" as one."""
+    name = path.name.lower()
+    return ".warc.gz" if name.endswith(".warc.gz") else path.suffix.lower()
+
+
+def html_document(markup: str, source: str, doc_id: str, url: str | None = None, published: str | None = None,
+                  outlet: str | None = None) -> Document:
+    """One HTML page: text from our own defended extractor, metadata (title, date, outlet,
+    URL) from the page (`news_meta`); `url`, `published`, `outlet` are fallbacks for what
+    the page does not say. Raises LoadError."""
+    page = extract_html(markup)
+    meta = page_meta(markup, page)
+    return make_document(page.text, source, doc_id, meta.headline or page.title or meta.title,
+                         meta.published or dates.normalize(published),
+                         meta.url or url, meta.outlet or outlet)
 
 
 def decode(data: bytes) -> str:
@@ -260,12 +289,26 @@ def _record_document(record: Any, source: str, file_id: str, default_id: str | N
     if "<" in text and re.search(r"</?(p|div|br|script|span|a)\b", text, re.IGNORECASE):
         text = extract_html(text).text
     doc_id = _record_id(record) or default_id
-    url = record.get("url") if isinstance(record.get("url"), str) else None
-    published = record.get("published") or record.get("date") or record.get("published_at")
-    published = str(published) if isinstance(published, (str, int)) and not isinstance(published, bool) else None
+    url = next((v for k in ("url", "link") if isinstance(v := record.get(k), str) and v.strip()), None)
+    published = next((p for k in _DATE_KEYS if (p := dates.normalize(record.get(k)))), None)
     title = record.get("title") if isinstance(record.get("title"), str) else None
-    doc = _document(text, url or source, doc_id or file_id, title, published, url)
+    doc = make_document(text, url or source, doc_id or file_id, title, published, url, _outlet(record))
     return doc if doc_id else replace(doc, id=f"{file_id}-{doc.content_hash[:12]}")
+
+
+_DATE_KEYS = ("published", "date", "published_at", "publishedAt", "datePublished", "pubDate", "timestamp")
+
+
+def _outlet(record: dict[str, Any]) -> str | None:
+    """The outlet a JSON article names: `outlet`, `source_name`, `site_name`, or the `name`
+    of a `source` object (the NewsAPI shape)."""
+    for key in ("outlet", "source_name", "site_name", "sitename", "publisher", "source"):
+        value = record.get(key)
+        if isinstance(value, dict):
+            value = value.get("name")
+        if isinstance(value, str) and value.strip() and (key != "source" or "/" not in value):
+            return " ".join(value.split())[:200]
+    return None
 
 
 def _record_id(record: dict[str, Any]) -> str | None:
@@ -294,8 +337,10 @@ _SPACE = re.compile(r"\s+")
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u061c\u00ad]")
 
 
-def _document(text: str, source: str, doc_id: str, title: str | None,
-              published: str | None = None, url: str | None = None) -> Document:
+def make_document(text: str, source: str, doc_id: str, title: str | None,
+                  published: str | None = None, url: str | None = None, outlet: str | None = None) -> Document:
+    """A Document of `text` (invisible characters removed, title and body span derived).
+    Raises LoadError for binary, empty or mostly unprintable text."""
     if "\x00" in text:
         raise LoadError("binary content (NUL bytes), not text")
     text = _INVISIBLE.sub("", text)
@@ -311,6 +356,7 @@ def _document(text: str, source: str, doc_id: str, title: str | None,
         id=doc_id, title=s.title, source=source, text=text,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         published=published, url=url, body_start=s.body_start, body_end=s.body_end,
+        outlet=_INVISIBLE.sub("", outlet).strip() or None if outlet else None,
     )
 
 

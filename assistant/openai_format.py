@@ -59,7 +59,6 @@ def annotations(answer: Answer, base_url: str) -> list[dict[str, Any]]:
     """One `url_citation` per `[n]` marker in the answer text, in text order, with
     `content[start_index:end_index] == "[n]"` and the citation's quote and document span."""
     by_n = {c.n: c for c in answer.citations}
-    published = {p.chunk_id: p.published for p in answer.passages}
     out = []
     for m in _MARKER.finditer(answer.answer):
         c = by_n.get(int(m.group(1)))
@@ -68,7 +67,7 @@ def annotations(answer: Answer, base_url: str) -> list[dict[str, Any]]:
         out.append({"type": "url_citation", "url_citation": {
             "start_index": m.start(), "end_index": m.end(), "url": citation_url(c, base_url), "title": c.title,
             "n": c.n, "quote": c.quote, "doc_id": c.doc_id, "chunk_id": c.chunk_id, "start": c.start, "end": c.end,
-            "published": published.get(c.chunk_id), "outlet": getattr(c, "outlet", None)}})
+            "published": c.published, "outlet": c.outlet}})
     return out
 
 

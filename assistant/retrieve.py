@@ -8,13 +8,19 @@ BM25's confidence and lets the dense score break near-ties and rescue questions 
 no term with their article. With `rerank` > 0 the `depth` best fused candidates are then
 re-scored by the soft coverage of the question by their best two-sentence window
 (`assistant.rerank`, weight `Settings.rerank_weight`; off by default: on dev it helped
-paraphrased news questions and cost HaluEval a little, see README)."""
+paraphrased news questions and cost HaluEval a little, see README).
+
+With a filter (`where` for the Chroma side, `allowed` document ids for the BM25 side and
+a last check of every passage, see `assistant.filters`) only matching articles are seen;
+with `recency`, fused scores are decayed by article age (`assistant.recency`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .embed import Embedder
 from .keyword import KeywordIndex
+from .recency import Recency
 from .rerank import soft_coverage
 from .settings import Settings
 from .store import Store
@@ -61,24 +67,34 @@ class HybridRetriever:
     weight: float = DENSE_WEIGHT
     rerank: float = 0.0
     depth: int = 30
+    where: dict[str, Any] | None = None  # Chroma filter on chunk records
+    allowed: set[str] | None = None      # document ids a filter lets through (None: all)
+    recency: Recency | None = None
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
         """The `k` best passages for `query`, best first, with dense, BM25 and fused scores.
         Only the `k` fused winners are read from the store."""
+        if self.allowed is not None and not self.allowed:
+            return []
         pool = max(self.pool, 2 * k)
         dense: list[tuple[str, float]] = []
         if self.mode in ("hybrid", "dense"):  # dense alone needs no candidates beyond the k it returns
-            dense = self.store.query(self.embedder.embed([query])[0], pool if self.mode == "hybrid" else k)
-        sparse = self.keyword.search(query, pool) if self.mode in ("hybrid", "bm25") else []
+            n = pool if self.mode == "hybrid" or self.recency else k
+            dense = self.store.query(self.embedder.embed([query])[0], n, self.where)
+        sparse = self.keyword.search(query, pool, self.allowed) if self.mode in ("hybrid", "bm25") else []
         dense_score = dict(dense)
         bm25_score = dict(sparse)
         fused = fuse(dense, sparse, {"dense": 1.0, "bm25": 0.0}.get(self.mode, self.weight))
+        refs: dict[str, Any] = {}
+        if self.recency is not None and fused:
+            refs = self._locate(list(fused))
+            factors = self.recency.factors({cid: r.doc_id for cid, r in refs.items()}, fused)
+            fused = {cid: s * factors.get(cid, 1.0) for cid, s in fused.items()}
         reranking = self.rerank > 0 and self.mode == "hybrid"
         best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:max(k, self.depth) if reranking else k]
-        refs = {r.id: r for r in self.keyword.locate(best)}
-        missing = [cid for cid in best if cid not in refs]  # written after the BM25 catalog's stamp
-        refs.update({r.id: r for r in self.store.locate(missing)} if missing else {})
-        read = {c.id: c for c in self.store.read([refs[cid] for cid in best if cid in refs])}
+        refs = refs or self._locate(best)
+        read = {c.id: c for c in self.store.read([refs[cid] for cid in best if cid in refs])
+                if self.allowed is None or c.doc_id in self.allowed}
         if reranking:
             best = [cid for cid in best if cid in read]
             cover = soft_coverage(query, [read[cid].text for cid in best], self.keyword.idf)
@@ -88,6 +104,14 @@ class HybridRetriever:
             Passage(chunk_id=cid, doc_id=read[cid].doc_id, title=read[cid].title, source=read[cid].source,
                     text=read[cid].text, start=read[cid].start, end=read[cid].end, rank=rank,
                     score=round(fused[cid], 6), dense_score=dense_score.get(cid), bm25_score=bm25_score.get(cid),
-                    published=read[cid].published)
+                    published=read[cid].published, outlet=read[cid].outlet)
             for rank, cid in enumerate((c for c in best if c in read), start=1)
         ]
+
+    def _locate(self, ids: list[str]) -> dict[str, Any]:
+        """chunk id -> ChunkRef, from the BM25 catalog, else the store (chunks written after
+        the catalog's stamp)."""
+        refs = {r.id: r for r in self.keyword.locate(ids)}
+        missing = [cid for cid in ids if cid not in refs]
+        refs.update({r.id: r for r in self.store.locate(missing)} if missing else {})
+        return refs

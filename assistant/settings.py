@@ -35,6 +35,7 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
     "retrieval": (("ASSISTANT_RETRIEVAL",), str),
     "fusion_weight": (("ASSISTANT_FUSION_WEIGHT",), float),
     "rerank_weight": (("ASSISTANT_RERANK_WEIGHT",), float),
+    "recency_half_life": (("ASSISTANT_RECENCY_HALF_LIFE",), float),
     "link_hosts": (("ASSISTANT_LINK_HOSTS",), str),
     "ui_concurrency": (("ASSISTANT_UI_CONCURRENCY",), int),
     "ui_queue_size": (("ASSISTANT_UI_QUEUE_SIZE",), int),
@@ -97,6 +98,7 @@ class Settings:
     retrieval: str = "hybrid"
     fusion_weight: float = 0.2  # dense side's share in hybrid retrieval (BM25 gets the rest): evals/tune_fusion.py
     rerank_weight: float = 0.0  # soft question coverage added to the fused score of the best 30 (assistant.rerank)
+    recency_half_life: float = 7.0  # days; "latest/now" questions decay older articles (assistant.recency; 0 = off)
     link_hosts: str = ""
     ui_concurrency: int = 2
     ui_queue_size: int = 32
@@ -167,6 +169,8 @@ class Settings:
             raise ConfigError(f"unknown retrieval mode {self.retrieval!r}: use hybrid, dense or bm25 (ASSISTANT_RETRIEVAL)")
         if not 0.0 <= self.fusion_weight <= 1.0:
             raise ConfigError("fusion_weight must be in [0, 1]: the dense side's share (ASSISTANT_FUSION_WEIGHT)")
+        if not 0.0 <= self.recency_half_life <= 36500:
+            raise ConfigError("recency_half_life must be in [0, 36500] days (ASSISTANT_RECENCY_HALF_LIFE; 0 turns it off)")
         if not 0.0 <= self.rerank_weight <= 5.0:
             raise ConfigError("rerank_weight must be in [0, 5] (ASSISTANT_RERANK_WEIGHT; 0 turns re-ranking off)")
         if self.answer_policy not in ("refuse", "warn"):

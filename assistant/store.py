@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from . import dates
 from .errors import AssistantError, DiskFull, DocumentNotFound, EmbedderMismatch, IndexDamaged, StoreUnavailable
 from .settings import Settings
 from .types import Chunk, ChunkRef, Document, DocumentInfo
@@ -91,6 +92,7 @@ class StoredChunk:
     title: str
     source: str
     published: str | None
+    outlet: str | None = None
 
 
 class Store(Protocol):
@@ -109,7 +111,8 @@ class Store(Protocol):
     def document(self, doc_id: str) -> Document: ...
     def chunk_ids(self) -> list[str]: ...
     def chunks(self, ids: Sequence[str] | None = None) -> list[StoredChunk]: ...
-    def query(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]: ...
+    def query(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]: ...
+    def facets(self) -> dict[str, tuple[int, str | None]]: ...
     def locate(self, ids: Sequence[str]) -> list[ChunkRef]: ...
     def read(self, refs: Sequence[ChunkRef]) -> list[StoredChunk]: ...
     def remove_orphans(self) -> int: ...
@@ -127,6 +130,7 @@ class ChromaStore:
         self.location = settings.chroma_url or str(settings.index_path)
         self._doc_cache: OrderedDict[tuple[str, str], tuple[str, dict[str, Any]]] = OrderedDict()
         self._own: deque[str] = deque(maxlen=64)  # generations this object wrote
+        self._facets: tuple[str, dict[str, tuple[int, str | None]]] | None = None
         self._open()
         try:
             self._max_batch = int(self.client.get_max_batch_size())
@@ -224,7 +228,8 @@ class ChromaStore:
             ids += [c.id for c in chunks]
             # Few keys: every metadata key costs Chroma an inverted-index write. The version
             # (content hash prefix) and position are in the chunk id: "<hash[:16]>-<position>".
-            metas += [{"doc_id": doc.id, "start": c.start, "end": c.end} for c in chunks]
+            # `day` (date ordinal, 0 = undated) and `outlet` (case-folded) serve the filters.
+            metas += [chunk_meta(doc, c) for c in chunks]
             vectors.append(np.asarray(embeddings, dtype=np.float32))
         flat = np.concatenate(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
         step = min(self._max_batch, 4096)
@@ -237,7 +242,8 @@ class ChromaStore:
             # record (the commit point) leaves the old version's text in place, never overwritten.
             self._texts.upsert(ids=[text_id(d.id, d.content_hash) for d, _, _ in part], embeddings=ones,
                                metadatas=[_clean({"text": d.text, "content_hash": d.content_hash, "doc_id": d.id,
-                                                  "title": d.title, "source": d.source, "published": d.published})
+                                                  "title": d.title, "source": d.source, "published": d.published,
+                                                  "outlet": d.outlet})
                                           for d, _, _ in part])
             self._docs.upsert(ids=[d.id for d, _, _ in part], embeddings=ones,  # the commit point
                               metadatas=[_doc_meta(d, chunks) for d, chunks, _ in part])
@@ -346,11 +352,32 @@ class ChromaStore:
         return out
 
     @_guarded
-    def query(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """The ids of the `n` nearest chunks and their cosine similarity (no metadata: the
-        BM25 catalog or `locate` says where they are)."""
-        got = self._chunks.query(query_embeddings=[embedding], n_results=n, include=["distances"])
+    def query(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """The ids of the `n` nearest chunks (among those matching the Chroma `where` filter,
+        see `filters.Filters.where`) and their cosine similarity (no metadata: the BM25
+        catalog or `locate` says where they are)."""
+        got = self._chunks.query(query_embeddings=[embedding], n_results=n, include=["distances"],
+                                 **({"where": where} if where else {}))
         return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0])]
+
+    @_guarded
+    def facets(self) -> dict[str, tuple[int, str | None]]:
+        """doc id -> (day number, 0 when undated; case-folded outlet or None) of every
+        document, from the document records; cached until the store's generation moves."""
+        stamp = self.stamp()
+        if self._facets is None or self._facets[0] != stamp:
+            out: dict[str, tuple[int, str | None]] = {}
+            offset = 0
+            while True:
+                got = self._docs.get(include=["metadatas"], limit=10_000, offset=offset)
+                for d, m in zip(got["ids"], got["metadatas"]):
+                    info = _unpack(m or {})
+                    out[d] = (dates.day(info.get("published")) or 0, outlet_key(info.get("outlet")))
+                if len(got["ids"]) < 10_000:
+                    break
+                offset += 10_000
+            self._facets = (stamp, out)
+        return self._facets[1]
 
     @_guarded
     def locate(self, ids: Sequence[str]) -> list[ChunkRef]:
@@ -373,7 +400,8 @@ class ChromaStore:
                 self._doc_cache.move_to_end(key)
             text, m = doc
             out.append(StoredChunk(id=r.id, doc_id=r.doc_id, text=text[r.start:r.end], start=r.start, end=r.end,
-                                   title=m.get("title", ""), source=m.get("source", ""), published=m.get("published")))
+                                   title=m.get("title", ""), source=m.get("source", ""), published=m.get("published"),
+                                   outlet=m.get("outlet")))
         return out
 
     def _join(self, ids: Sequence[str], metas: Sequence[dict[str, Any]]) -> list[StoredChunk]:
@@ -481,14 +509,16 @@ def _clean(meta: dict[str, Any]) -> dict[str, Any]:
 def _document(doc_id: str, text: str, m: dict[str, Any]) -> Document:
     return Document(id=doc_id, title=m.get("title", ""), source=m.get("source", ""), text=text,
                     content_hash=m.get("content_hash", ""), published=m.get("published"),
-                    url=m.get("url"), body_start=int(m.get("body_start", 0)), body_end=int(m.get("body_end", -1)))
+                    url=m.get("url"), body_start=int(m.get("body_start", 0)), body_end=int(m.get("body_end", -1)),
+                    outlet=m.get("outlet"))
 
 
 def _info(doc_id: str, m: dict[str, Any]) -> DocumentInfo:
     m = _unpack(m)
     return DocumentInfo(id=doc_id, title=m.get("title", ""), source=m.get("source", ""),
                         content_hash=m.get("content_hash", ""), published=m.get("published"),
-                        url=m.get("url"), chunks=int(m.get("chunks", 0)), chars=int(m.get("chars", 0)))
+                        url=m.get("url"), chunks=int(m.get("chunks", 0)), chars=int(m.get("chars", 0)),
+                        outlet=m.get("outlet"))
 
 
 def _ref(cid: str, m: dict[str, Any]) -> ChunkRef:
@@ -514,9 +544,26 @@ def _doc_meta(doc: Document, chunks: Sequence[Chunk]) -> dict[str, Any]:
     """A document record: the content hash (filtered on) and the rest packed as one JSON
     string, since each metadata key costs Chroma an inverted-index write."""
     info = _clean({"title": doc.title, "source": doc.source, "published": doc.published, "url": doc.url,
+                   "outlet": doc.outlet,
                    "chunks": len(chunks), "chars": len(doc.text), "body_start": doc.body_start,
                    "body_end": doc.body_end})
     return {"content_hash": doc.content_hash, "info": json.dumps(info, ensure_ascii=False)}
+
+
+def chunk_meta(doc: Document, chunk: Chunk) -> dict[str, Any]:
+    """A chunk record: its document and offsets, and what the filters match on: `day` (the
+    publication date's ordinal, 0 when undated) and `outlet` (case-folded; absent when unknown)."""
+    meta: dict[str, Any] = {"doc_id": doc.id, "start": chunk.start, "end": chunk.end,
+                            "day": dates.day(doc.published) or 0}
+    key = outlet_key(doc.outlet)
+    if key:
+        meta["outlet"] = key
+    return meta
+
+
+def outlet_key(outlet: str | None) -> str | None:
+    """An outlet name as filters compare it: case-folded, spaces collapsed."""
+    return " ".join(outlet.split()).casefold() or None if outlet else None
 
 
 def _unpack(m: dict[str, Any]) -> dict[str, Any]:

@@ -17,10 +17,11 @@ class Document:
     source: str
     text: str
     content_hash: str
-    published: str | None = None
+    published: str | None = None  # ISO 8601: "YYYY-MM-DD", or a datetime with its offset when a time is known
     url: str | None = None
     body_start: int = 0
     body_end: int = -1
+    outlet: str | None = None  # the publication's name ("Reuters"), as the article or page gives it
 
     def body_span(self) -> tuple[int, int]:
         """The (start, end) of the indexed body inside `text`."""
@@ -52,6 +53,8 @@ class DocumentInfo:
     url: str | None
     chunks: int
     chars: int
+    outlet: str | None = None
+    story: str | None = None  # the story group (near-duplicate copies share one id: the first copy's)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Passage:
     dense_score: float | None = None
     bm25_score: float | None = None
     published: str | None = None
+    outlet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,10 @@ class Citation:
     quote: str
     start: int
     end: int
+    published: str | None = None
+    outlet: str | None = None
+    also_in: tuple[dict[str, Any], ...] = ()  # other copies of the story: {doc_id, outlet, published}
+    date_hint: str | None = None  # relative dates in the quote resolved: "on Wednesday = Wed 2025-03-05"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from .load import SUPPORTED
 from .openai_format import answer_object
 from .ui_files import PrivateFiles
 from .ui_guard import UIGuard, login_checker
-from .ui_handlers import BACKENDS, MAX_UPLOAD_MB, UI, safe_upload_name
+from .ui_handlers import ANY_OUTLET, BACKENDS, MAX_UPLOAD_MB, UI, safe_upload_name
 from .ui_render import chat_messages, export_markdown, render_answer, render_sources
 
 __all__ = ["UI", "app", "build", "export_markdown", "launch", "render_answer", "render_sources", "safe_upload_name"]
@@ -34,6 +34,8 @@ CSS = """
 .plain-text {display: none;}
 .unsupported {text-decoration: underline dotted #c00; color: #8a1c1c;}
 .answer-warning {color: #8a1c1c; font-size: 0.9em;}
+.date-hint {color: #555;}
+ol.timeline li {margin: 6px 0;}
 .welcome {padding: 8px 12px; border: 1px dashed #bbb; border-radius: 6px; margin-bottom: 6px;}
 a.cite {text-decoration: none; font-weight: bold;}
 #conversations {max-height: 420px; overflow-y: auto;}
@@ -166,6 +168,14 @@ def build(bot: Assistant, ui: UI | None = None) -> Any:
                                       buttons=["copy"], elem_id="chat")
                     box = gr.Textbox(placeholder="Type a question about the articles", label="Question",
                                      elem_id="question", max_length=2000)
+                    with gr.Accordion("Filter articles (dates, outlet)", open=False, elem_id="filters"):
+                        with gr.Row():
+                            since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", max_length=40, elem_id="since")
+                            until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", max_length=40, elem_id="until")
+                            outlet = gr.Dropdown([ANY_OUTLET], value=ANY_OUTLET, label="Outlet", elem_id="outlet",
+                                                 allow_custom_value=True)
+                        gr.Markdown("Only articles published in this range (inclusive; undated articles then "
+                                    "excluded) and by this outlet are searched.")
                     with gr.Row():
                         examples = [gr.Button(visible=False, size="sm", elem_classes=["example"]) for _ in range(3)]
                     with gr.Row():
@@ -182,9 +192,21 @@ def build(bot: Assistant, ui: UI | None = None) -> Any:
                         fb_note = gr.HTML()
                 with gr.Column(scale=2):
                     sources = gr.HTML(render_sources([]), label="Sources", elem_id="sources")
+        with gr.Tab("Timeline"):
+            gr.Markdown("What the articles say about a topic, in date order: each line a quoted sentence, placed "
+                        "on the date it names (\"on Monday\" resolved against its article's date) or else on its "
+                        "article's date; a sentence several outlets print is one line.")
+            with gr.Row():
+                topic = gr.Textbox(label="Topic", placeholder="e.g. the ceasefire", max_length=200, scale=3,
+                                   elem_id="topic")
+                t_since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", max_length=40, scale=1)
+                t_until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", max_length=40, scale=1)
+                t_outlet = gr.Dropdown([ANY_OUTLET], value=ANY_OUTLET, label="Outlet", allow_custom_value=True, scale=1)
+            show_timeline = gr.Button("Show timeline", variant="primary", elem_id="show-timeline")
+            timeline_out = gr.HTML(elem_id="timeline")
         with gr.Tab("Documents") as docs_tab:
             uploads = gr.File(label=f"Upload articles ({', '.join(SUPPORTED)}; at most {MAX_UPLOAD_MB} MB each)",
-                              file_count="multiple", file_types=list(SUPPORTED), elem_id="upload")
+                              file_count="multiple", file_types=[*SUPPORTED, ".gz"], elem_id="upload")
             ingest = gr.Button("Ingest uploaded files", variant="primary", elem_id="ingest")
             ingest_note = gr.HTML(elem_id="ingest-note")  # escaped text: no Markdown, so no link or image
             docs = gr.Dataframe(headers=["title", "outlet", "published", "chunks", "id", "from"],
@@ -258,16 +280,17 @@ def build(bot: Assistant, ui: UI | None = None) -> Any:
 
         # -- asking ---------------------------------------------------------------------------
         @_with_request
-        def respond(message, turns_, prefs_, cid, request=None):  # type: ignore[no-untyped-def]
-            for out in ui.respond(message, turns_, prefs_, cid, request):
+        def respond(message, turns_, prefs_, cid, since_, until_, outlet_, request=None):  # type: ignore[no-untyped-def]
+            filters = {"since": since_, "until": until_, "outlet": outlet_}
+            for out in ui.respond(message, turns_, prefs_, cid, request, filters):
                 yield (*out, gr.update(visible=False))
 
         @_with_request
-        def regenerate(turns_, prefs_, cid, request=None):  # type: ignore[no-untyped-def]
+        def regenerate(turns_, prefs_, cid, since_, until_, outlet_, request=None):  # type: ignore[no-untyped-def]
             if not turns_:
                 yield chat_messages([]), ui.sources([]), "", [], cid, gr.update()
                 return
-            yield from respond(turns_[-1]["question"], turns_[:-1], prefs_, cid, request)
+            yield from respond(turns_[-1]["question"], turns_[:-1], prefs_, cid, since_, until_, outlet_, request)
 
         @_with_request
         def edit_last(turns_, cid, request=None):  # type: ignore[no-untyped-def]
@@ -286,9 +309,10 @@ def build(bot: Assistant, ui: UI | None = None) -> Any:
             return gr.update(choices=ui.conversations(request), value=cid or None)
 
         asked = [chat, sources, box, turns, conv, intro]
-        events = [send.click(respond, [box, turns, prefs, conv], asked, api_name=False),
-                  box.submit(respond, [box, turns, prefs, conv], asked, api_name=False),
-                  regen.click(regenerate, [turns, prefs, conv], asked, api_name=False)]
+        narrow = [since, until, outlet]
+        events = [send.click(respond, [box, turns, prefs, conv, *narrow], asked, api_name=False),
+                  box.submit(respond, [box, turns, prefs, conv, *narrow], asked, api_name=False),
+                  regen.click(regenerate, [turns, prefs, conv, *narrow], asked, api_name=False)]
         for ev in events:  # the export button always holds the current conversation
             ev.then(export_, turns, export, api_name=False).then(refresh_list, conv, conv_list, api_name=False)
         edit.click(edit_last, [turns, conv], [chat, sources, box, turns, conv], api_name=False) \
@@ -345,9 +369,21 @@ def build(bot: Assistant, ui: UI | None = None) -> Any:
         def do_delete(doc_id, request=None):  # type: ignore[no-untyped-def]
             return (ui.delete(doc_id, request), *refresh_docs(), "", gr.update(visible=False))
 
+        def refresh_outlets():  # type: ignore[no-untyped-def]
+            choices = [ANY_OUTLET, *ui.outlets()]
+            return gr.update(choices=choices), gr.update(choices=choices)
+
+        @_with_request
+        def timeline_(t, a, b, o, request=None):  # type: ignore[no-untyped-def]
+            return ui.timeline(t, a, b, o, request)
+
+        demo.load(refresh_outlets, None, [outlet, t_outlet], api_name=False)
+        show_timeline.click(timeline_, [topic, t_since, t_until, t_outlet], timeline_out, api_name=False)
+        topic.submit(timeline_, [topic, t_since, t_until, t_outlet], timeline_out, api_name=False)
         docs_tab.select(refresh_docs, None, [docs, pick], api_name=False)
         demo.load(refresh_docs, None, [docs, pick], api_name=False)
-        ingest.click(do_upload, uploads, [ingest_note, docs, pick], api_name=False)
+        ingest.click(do_upload, uploads, [ingest_note, docs, pick], api_name=False) \
+            .then(refresh_outlets, None, [outlet, t_outlet], api_name=False)
         remove.click(ask_delete, pick, [confirm_text, pending, confirm_row, delete_note], api_name=False)
         confirm.click(do_delete, pending, [delete_note, docs, pick, pending, confirm_row], api_name=False)
         cancel.click(lambda: ("", gr.update(visible=False), "Nothing deleted."), None,

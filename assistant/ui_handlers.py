@@ -20,7 +20,7 @@ from .types import Answer, DocumentInfo
 from .ui_files import PrivateFiles, drop_upload, feedback_room, store_upload
 from .ui_guard import Limits, Refused, check_write
 from .ui_history import HistoryStore
-from .ui_render import chat_messages, export_markdown, render_answer, render_sources, welcome
+from .ui_render import chat_messages, export_markdown, render_answer, render_sources, render_timeline, welcome
 
 MAX_UPLOAD_MB = 20
 BACKENDS = ("extractive", "openai", "local")
@@ -217,9 +217,11 @@ class UI:
         return render_sources(turns, self.urls(turns[-20:]) if turns else {})
 
     def respond(self, message: str, turns: list[dict[str, Any]], prefs: dict[str, Any], cid: str = "",
-                request: Any = None) -> Iterator[tuple[list[Any], str, str, list[dict[str, Any]], str]]:
-        """Answer `message` after `turns`: yields (chat, sources, question box, turns,
-        conversation id) while the answer streams; the finished turn is saved."""
+                request: Any = None, filters: dict[str, Any] | None = None
+                ) -> Iterator[tuple[list[Any], str, str, list[dict[str, Any]], str]]:
+        """Answer `message` after `turns` from the articles `filters` allow (since, until,
+        outlet, as_of): yields (chat, sources, question box, turns, conversation id) while
+        the answer streams; the finished turn is saved."""
         message = (message or "").strip()
         turns = list(turns or [])
         chat = chat_messages(turns)
@@ -237,7 +239,7 @@ class UI:
         text = ""
         try:
             bot = self.assistant(prefs)
-            for item in bot.stream(message, history=pairs):
+            for item in bot.stream(message, history=pairs, **clean_filters(filters)):
                 if isinstance(item, Answer):
                     turns = turns + [{"question": message, "answer": answer_object(item)}]
                     cid = self.persist(cid, turns, request)
@@ -297,6 +299,22 @@ class UI:
                               "comment": (comment or "")[:2000], "question": last["question"],
                               "answer": last["answer"]["answer"], "citations": last["answer"]["citations"]}, request)
         return (f"⚠ {_e(why)}", comment) if why else ("Thanks: feedback saved.", "")
+
+    def timeline(self, topic: str, since: str, until: str, outlet: str, request: Any = None) -> str:
+        """The *Timeline* tab's list for `topic` (rate limited like questions)."""
+        topic = (topic or "").strip()
+        if not topic:
+            return "<p>Type a topic first, e.g. a person, a place or an event.</p>"
+        try:
+            self.limits.question(request)
+            entries = self.bot.timeline(topic, **clean_filters({"since": since, "until": until, "outlet": outlet}))
+        except AssistantError as e:
+            return f"<p class='refusal'>⚠ {_e(e)}</p>"
+        return render_timeline(entries, topic)
+
+    def outlets(self) -> list[str]:
+        """Every outlet of the indexed articles, for the outlet pickers."""
+        return sorted({d.outlet for d in self.bot.documents() if getattr(d, "outlet", None)}, key=str.lower)
 
     # -- documents --------------------------------------------------------------------------
     def documents_table(self) -> list[list[Any]]:
@@ -378,6 +396,15 @@ class UI:
             return f"Deleted “{_e(info.title or info.id)}”."
         except AssistantError as e:
             return f"⚠ {_e(e)}"
+
+
+ANY_OUTLET = "any outlet"
+
+
+def clean_filters(filters: dict[str, Any] | None) -> dict[str, Any]:
+    """The filters the UI sends, without empty values (an empty box or "any outlet")."""
+    return {k: v.strip() if isinstance(v, str) else v for k, v in (filters or {}).items()
+            if v and not (isinstance(v, str) and (not v.strip() or v == ANY_OUTLET))}
 
 
 def _reachable(base_url: str, timeout: float = 1.5) -> bool:

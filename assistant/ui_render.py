@@ -168,3 +168,19 @@ def welcome(count: int, newest: Sequence[Any], examples: Sequence[str]) -> str:
     return (f"<div class='welcome'><b>{count} article{'s' if count != 1 else ''} indexed.</b> Newest:"
             f"<ul>{items}</ul>Every sentence of an answer cites the exact passage it comes from; "
             f"when the articles do not say, the assistant says so. {tips}</div>")
+
+
+def render_timeline(entries: Sequence[Any], topic: str) -> str:
+    """The *Timeline* tab: one escaped line per dated sentence, oldest first."""
+    if not entries:
+        return f"<p>Nothing in the articles mentions “{_e(topic)}”{' within the filters' if topic else ''}.</p>"
+    rows = []
+    for e in entries:
+        when = _e(e.date or "undated") + ("*" if e.dated_by == "sentence" else "")
+        who = ", ".join(_e(x) for x in (e.outlet, e.title) if x)
+        also = f" <small>(also in {len(e.also_in)} more)</small>" if e.also_in else ""
+        hint = f"<br><small class='date-hint'>{_e(e.date_hint)}</small>" if e.date_hint else ""
+        rows.append(f"<li class='timeline-line'><b>{when}</b> {who}{also}<br>“{_e(e.quote)}”{hint}</li>")
+    note = ("<p><small>* placed on the date the sentence itself names, resolved against its article's date."
+            "</small></p>" if any(e.dated_by == "sentence" for e in entries) else "")
+    return f"<ol class='timeline'>{''.join(rows)}</ol>{note}"

@@ -311,6 +311,52 @@ def test_ingest_jsonl_then_ask(server: Server):
         assert http.post("/v1/answers", json={"question": FERRY_Q}).json()["refused"]
 
 
+FERRIES = [{**FERRY, "id": f"ferry-{outlet.split()[0].lower()}", "outlet": outlet, "published": day,
+            "url": f"https://example.org/ferry-{day}", "text": FERRY["text"].replace("38 berths", f"{berths} berths")}
+           for outlet, day, berths in (("Lisbon Daily", "2025-03-02", 38), ("Tagus Times", "2025-03-20", 40))]
+
+
+def test_filter_fields_on_answers_and_chat_completions(server: Server):
+    with server.http() as http:
+        body = "\n".join(json.dumps(r) for r in FERRIES) + "\n"
+        job = wait_job(http, http.post("/v1/documents", content=body, headers={"Content-Type": "application/jsonl"}).json())
+        assert sorted(job["result"]["added"]) == ["ferry-lisbon", "ferry-tagus"], job
+        rows = {d["id"]: d for d in http.get("/v1/documents").json()["data"]}
+        assert rows["ferry-tagus"]["outlet"] == "Tagus Times" and rows["ferry-tagus"]["published"] == "2025-03-20"
+        try:
+            got = http.post("/v1/answers", json={"question": FERRY_Q, "outlet": "tagus times"}).json()
+            assert "40" in got["answer"] and {c["doc_id"] for c in got["citations"]} == {"ferry-tagus"}
+            assert got["citations"][0]["outlet"] == "Tagus Times" and got["citations"][0]["published"] == "2025-03-20"
+            assert {p["doc_id"] for p in got["passages"]} <= {"ferry-tagus"}
+            got = http.post("/v1/answers", json={"question": FERRY_Q, "until": "2025-03-10"}).json()
+            assert {p["doc_id"] for p in got["passages"]} == {"ferry-lisbon"}
+            got = http.post("/v1/answers", json={"question": FERRY_Q, "as_of": "2025-03-01", "since": "2025-01-01"}).json()
+            assert got["refused"] and not got["passages"]
+            bad = http.post("/v1/answers", json={"question": FERRY_Q, "since": "last tuesday"})
+            assert bad.status_code == 400 and "YYYY-MM-DD" in bad.json()["error"]["message"]
+            chat = http.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": FERRY_Q}],
+                                                            "since": "2025-03-15"}).json()
+            notes = [a["url_citation"] for a in chat["choices"][0]["message"]["annotations"]]
+            assert notes and {(n["doc_id"], n["outlet"], n["published"]) for n in notes} == {
+                ("ferry-tagus", "Tagus Times", "2025-03-20")}
+            bad = http.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": FERRY_Q}],
+                                                           "as_of": "2025-02-30"})
+            assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_filter"
+            # The timeline: one line per article's sentence, oldest first, filters applied.
+            lines = http.get("/v1/timeline", params={"topic": "ferry terminal berths"}).json()["data"]
+            berths = [x for x in lines if "berths" in x["quote"]]
+            assert [x["doc_id"] for x in berths] == ["ferry-lisbon", "ferry-tagus"]
+            assert [x["date"] for x in lines if x["date"]] == sorted(x["date"] for x in lines if x["date"])
+            later = http.get("/v1/timeline", params={"topic": "ferry terminal berths", "since": "2025-03-15"})
+            assert {x["doc_id"] for x in later.json()["data"]} == {"ferry-tagus"}
+            assert http.get("/v1/timeline", params={"topic": "ferry", "until": "soon"}).json()["error"]["code"] == \
+                "invalid_filter"
+            assert http.get("/v1/timeline", params={"topic": " "}).status_code == 400
+        finally:
+            for r in FERRIES:
+                http.delete(f"/v1/documents/{r['id']}")
+
+
 def test_multipart_upload_reports_skipped_files(server: Server):
     files = [("file", ("brief.md", b"# Harbour note\n\nThe harbour master, Rui Almeida, retired in May.\n", "text/markdown")),
              ("file", ("broken.jsonl", b'{"text": "fine article about a bridge"}\n{not json\n', "application/jsonl"))]

@@ -432,3 +432,34 @@ def test_stop_halts_a_streaming_answer(browser, tmp_path):
             context.close()
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def test_filters_date_hints_and_timeline_of_dated_news(page, tmp_path):
+    stories = (ROOT / "tests" / "data" / "news" / "stories" / "stories.jsonl").read_text(encoding="utf-8")
+    note = upload(page, "stories.jsonl", stories, tmp_path)
+    assert "added 4" in note or "unchanged 4" in note
+    page.reload()
+    page.wait_for_selector("#question textarea")
+    new_conversation(page)
+    page.locator("#filters").get_by_text("Filter articles").click()
+    page.click("#outlet input")
+    page.get_by_role("option", name="Harbor Post").click()
+    ask(page, "How did the council vote on opening the dam lock?")
+    sources = page.inner_text("#sources")
+    assert "Harbor Post" in sources and "Elden Gazette" not in sources  # the filter held
+    assert "= Mon 2025-03-03" in sources  # "On Monday" resolved against the article's date
+    page.screenshot(path=SHOTS / "15-filtered-answer.png")
+    page.fill("#since textarea", "2025-04-01")
+    page.keyboard.press("Tab")
+    ask(page, "How did the council vote on opening the dam lock?")
+    assert "voted 7 to 2" not in last_bot_message(page)  # the April update does not say: refused or other
+    page.get_by_role("tab", name="Timeline").click()
+    page.fill("#topic textarea", "council")
+    page.click("#show-timeline")
+    page.wait_for_selector("#timeline li", timeout=30000)
+    lines = page.locator("#timeline li").all_inner_texts()
+    dates = [re.match(r"(\d{4}-\d{2}-\d{2}|undated)", x).group(1) for x in lines]
+    dated = [d for d in dates if d != "undated"]
+    assert dated == sorted(dated) and "2025-03-03" in dated
+    assert any("also in 1 more" in x for x in lines)
+    page.screenshot(path=SHOTS / "16-timeline.png")

@@ -84,3 +84,28 @@ def test_a_malformed_url_is_one_error_line_that_names_the_setting(seeded_index: 
         assert out.returncode == 1 and "Traceback" not in line, line
         assert line.startswith("error: ") and len(line.splitlines()) == 1
         assert setting in line and "use one like http://127.0.0.1:" in line and "[::1" not in line
+
+
+def test_news_filters_dates_beside_sources_and_docs_list_fields(tmp_path: Path):
+    index = str(tmp_path / "idx")
+    rows = [{"id": f"tolls-{i}", "title": f"Bridge tolls update {i}", "outlet": outlet, "published": day,
+             "text": f"The Port Elden bridge toll is now {toll} dollars, the transport authority said."}
+            for i, (outlet, day, toll) in enumerate((("Elden Gazette", "2025-03-04", 3), ("Coastal Herald", "2025-03-20", 4)))]
+    (tmp_path / "tolls.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    run("ingest", str(tmp_path / "tolls.jsonl"), "--index", index)
+    listed = {d["id"]: d for d in json.loads(run("docs", "list", "--json", "--index", index).stdout)}
+    assert listed["tolls-1"]["published"] == "2025-03-20" and listed["tolls-1"]["outlet"] == "Coastal Herald"
+    assert listed["tolls-1"]["story"] == listed["tolls-0"]["story"] == "tolls-0"  # two versions of one story
+
+    question = "What is the Port Elden bridge toll?"
+    for flags, doc in ((["--outlet", "elden gazette"], "tolls-0"), (["--since", "2025-03-10"], "tolls-1"),
+                       (["--until", "March 10, 2025"], "tolls-0"), (["--as-of", "2025-03-05"], "tolls-0")):
+        out = json.loads(run("ask", question, "--json", "--index", index, *flags).stdout)
+        assert {p["doc_id"] for p in out["passages"]} == {doc}, flags
+    text = run("ask", question, "--index", index, "--outlet", "Coastal Herald").stdout
+    assert "(published 2025-03-20, Coastal Herald)" in text
+    bad = run("ask", question, "--index", index, "--since", "someday", check=False)
+    assert bad.returncode == 1 and "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.stderr
+    chat = subprocess.run([sys.executable, "-m", "assistant", "chat", "--index", index, "--since", "2025-03-10"],
+                          input=question + "\n\n", capture_output=True, text=True, timeout=180)
+    assert "4 dollars" in chat.stdout and "3 dollars" not in chat.stdout

@@ -170,3 +170,28 @@ def test_retrieval_metrics_score_the_passages_the_answer_used(bot: Assistant, go
     assert last["metrics"]["retrieval"]["hit@1"] == 0.0 and last["metrics"]["retrieval"]["hit@k"] == 1.0
     assert last["metrics"]["retrieval"]["mrr"] == pytest.approx(1 / (len(has) - sum(has) + 1))
     assert [r["doc_id"] for r in without["items"][0]["retrieved"]] == [p.doc_id for p in passages if not holds(p)][:5]
+
+
+def test_filters_from_the_config_and_per_question(tmp_path: Path):
+    news = ROOT / "tests" / "data" / "news" / "dated.jsonl"
+    config = tmp_path / "news.toml"
+    config.write_text('[filters]\nsince = "2025-03-01"\n', encoding="utf-8")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(g) for g in [
+        {"id": "n1", "question": "What happened to the tolls on the harbor bridge?", "answers": ["three dollars"]},
+        {"id": "n2", "question": "What happened to the tolls on the harbor bridge?", "answers": ["three dollars"],
+         "filters": {"outlet": "elden gazette"}}]) + "\n", encoding="utf-8")
+    loaded = EvalConfig.load(config)
+    assert loaded.filters == (("since", "2025-03-01"),)
+    items = load_gold(gold)
+    assert items[1].filters == (("outlet", "elden gazette"),)
+    bot = Assistant(index=tmp_path / "index")
+    bot.ingest([news])
+    report = evaluate(bot, items, filters=loaded.filters)
+    first, second = report["items"]
+    assert first["retrieved"] and all(r["doc_id"] != "harbor-6" for r in first["retrieved"])  # February: filtered out
+    assert {r["doc_id"] for r in second["retrieved"]} <= {"harbor-1", "harbor-3"}  # the Gazette, since March 1
+    assert report["run"]["filters"] == {"since": "2025-03-01"}
+    config.write_text('[filters]\nuntil = "someday"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="YYYY-MM-DD"):
+        EvalConfig.load(config)

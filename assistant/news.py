@@ -1,0 +1,137 @@
+"""News-native steps around an answer: each citation's other outlets (`also_in`, from the
+story grouping) and its relative-date hint ("on Wednesday = Wed 2025-03-05"), and the
+timeline of a topic across articles. Plain functions over typed data; the `Assistant`
+facade calls them."""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from .errors import AssistantError
+from .reldates import date_hint
+from .story_catalog import StoryCatalog
+from .timeline import Item, conflicting_figures, mentions_topic, timeline
+from .text import sentence_spans
+from .types import Answer, Citation, Document, Passage, Sentence
+
+MAX_COPIES = 20  # copies of one story read to find a quoted sentence
+
+
+def annotate(answer: Answer, stories: StoryCatalog | None, document: Callable[[str], Document]) -> Answer:
+    """`answer` with every citation's `also_in` (the other documents of its story that print
+    the quoted sentence: {doc_id, outlet, published}) and `date_hint` filled."""
+    if not answer.citations:
+        return answer
+    loaded: dict[str, Document | None] = {}
+
+    def doc(doc_id: str) -> Document | None:
+        if doc_id not in loaded:
+            loaded[doc_id] = None
+            with contextlib.suppress(AssistantError):
+                loaded[doc_id] = document(doc_id)
+        return loaded[doc_id]
+
+    cites = []
+    for c in answer.citations:
+        also: list[dict[str, Any]] = []
+        try:
+            copies = stories.copies(c.doc_id)[:MAX_COPIES] if stories is not None else []
+        except RuntimeError:  # the grouping changed under us (a concurrent ingest): skip this once
+            copies = []
+        if copies:
+            texts = {m: d.text for m in copies if (d := doc(m)) is not None}
+            for m in stories.also_in(c.doc_id, c.quote, texts) if stories is not None else []:
+                d = loaded[m]
+                also.append({"doc_id": m, "outlet": d.outlet if d else None, "published": d.published if d else None})
+        cites.append(dataclasses.replace(c, also_in=tuple(also), date_hint=date_hint(c.quote, c.published)))
+    return dataclasses.replace(answer, citations=tuple(cites))
+
+
+MAX_CONFLICTS = 2
+
+
+def with_conflicts(answer: Answer, passages: Sequence[Passage]) -> Answer:
+    """`answer` plus one sentence per conflicting figure (at most MAX_CONFLICTS): when a
+    cited sentence of a dated article states a number that another dated article among the
+    retrieved passages gives differently for the same thing (same unit word, a shared term
+    such as "killed"), the answer shows both, each with its outlet and date, and cites the
+    other article's sentence verbatim, instead of picking one silently."""
+    if answer.refused or not answer.citations:
+        return answer
+    cited_docs = {c.doc_id for c in answer.citations}
+    items = {(c.doc_id, c.quote): (Item(c.doc_id, c.published, c.outlet, c.quote, c.start, c.end), None)
+             for c in answer.citations if c.published}
+    for p in passages:
+        if p.doc_id in cited_docs or not p.published:
+            continue
+        for a, b in sentence_spans(p.text):
+            items.setdefault((p.doc_id, p.text[a:b]), (Item(p.doc_id, p.published, p.outlet, p.text[a:b],
+                                                            p.start + a, p.start + b), p))
+    conflicts = [c for c in conflicting_figures(i for i, _ in items.values())
+                 if (c.first.doc_id in cited_docs) != (c.second.doc_id in cited_docs)]
+    if not conflicts:
+        return answer
+    citations, sentences, text, n = list(answer.citations), list(answer.sentences), answer.answer, \
+        max(c.n for c in answer.citations)
+    shown: set[tuple[str, str]] = set()
+    for conflict in conflicts:
+        mine, other = (conflict.first, conflict.second) if conflict.first.doc_id in cited_docs \
+            else (conflict.second, conflict.first)
+        item, passage = items[(other.doc_id, other.sentence)]
+        if passage is None or (other.doc_id, other.sentence) in shown or len(shown) == MAX_CONFLICTS:
+            continue
+        shown.add((other.doc_id, other.sentence))
+        n += 1
+        mine_day = (items[(mine.doc_id, mine.sentence)][0].published or "")[:10]
+        said = (f"Reports differ: {mine.text} ({mine.outlet or 'one article'}, published {mine_day}) but "
+                f"{other.text} ({other.outlet or 'another article'}, published {(item.published or '')[:10]}): "
+                f"“{item.text}”")
+        citations.append(Citation(n=n, doc_id=passage.doc_id, title=passage.title, source=passage.source,
+                                  chunk_id=passage.chunk_id, quote=item.text, start=item.start, end=item.end,
+                                  published=passage.published, outlet=passage.outlet))
+        sentences.append(Sentence(text=said, citations=(n,), supported=True, score=1.0))
+        text = f"{text} {said} [{n}]"
+    return dataclasses.replace(answer, answer=text, citations=tuple(citations), sentences=tuple(sentences))
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One dated line of a timeline: a cited sentence of one article (`quote` is
+    `text[start:end]` of document `doc_id`), the date it is placed at, and the other
+    documents that carry the same sentence."""
+
+    date: str | None
+    dated_by: str | None  # "sentence" (a relative date in it), "published" or None
+    doc_id: str
+    title: str
+    outlet: str | None
+    published: str | None
+    quote: str
+    start: int
+    end: int
+    date_hint: str | None = None
+    also_in: tuple[str, ...] = field(default_factory=tuple)
+
+
+def build_timeline(topic: str, passages: Sequence[Passage], limit: int = 30) -> list[TimelineEntry]:
+    """The sentences of `passages` that mention `topic`, placed in time (a relative date in
+    the sentence, resolved against its article's date, else the article's date), oldest
+    first, undated last; the same sentence printed by several outlets is one line."""
+    items: list[Item] = []
+    titles: dict[str, str] = {}
+    for p in passages:
+        titles[p.doc_id] = p.title
+        for a, b in sentence_spans(p.text):
+            sentence = p.text[a:b]
+            if mentions_topic(sentence, topic):
+                items.append(Item(p.doc_id, p.published, p.outlet, sentence, p.start + a, p.start + b))
+    seen: set[tuple[str, int]] = set()
+    unique = [i for i in items if (i.doc_id, i.start) not in seen and not seen.add((i.doc_id, i.start))]
+    events = timeline(unique)
+    published = {i.doc_id: i.published for i in unique}
+    return [TimelineEntry(date=e.date, dated_by=e.dated_by, doc_id=e.doc_id, title=titles.get(e.doc_id, ""),
+                          outlet=e.outlet, published=published.get(e.doc_id), quote=e.quote, start=e.start, end=e.end,
+                          date_hint=e.date_hint, also_in=tuple(e.also_in))
+            for e in events[:limit]]

@@ -1,0 +1,122 @@
+"""News-native answers over a real index: one story told by two outlets (a wire story and a
+re-headlined, re-paragraphed, trimmed copy), `also_in` on citations, relative-date hints,
+one passage per story in retrieval, `docs list --json` story groups, and the timeline."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+
+STORIES = Path(__file__).parent / "data" / "news" / "stories" / "stories.jsonl"
+VOTE_Q = "How did the council vote on opening the dam lock?"
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory):
+    bot = Assistant(index=tmp_path_factory.mktemp("news") / "index")
+    report = bot.ingest([STORIES])
+    assert len(report.added) == 4
+    return bot
+
+
+def test_copies_of_one_story_share_a_story_id_and_others_do_not(bot):
+    story = {d.id: d.story for d in bot.documents()}
+    assert story["wire-elden"] == story["harbor-copy"]
+    assert len({story["wire-elden"], story["festival"], story["dam-update"]}) == 3
+    assert (bot.index.stories_path).exists()  # grouped at ingest and saved beside the index
+
+
+def test_retrieval_keeps_one_document_per_story_at_the_top(bot):
+    passages = bot.retrieve(VOTE_Q, top_k=3)
+    docs = [p.doc_id for p in passages]
+    assert docs[0] in {"wire-elden", "harbor-copy"}
+    assert docs[1] not in {"wire-elden", "harbor-copy"}  # the copy is pushed down, not shown twice in a row
+    assert [p.rank for p in passages] == [1, 2, 3]
+
+
+def test_a_citation_lists_the_other_outlet_printing_the_sentence_and_resolves_its_relative_date(bot):
+    answer = bot.ask(VOTE_Q)
+    assert not answer.refused
+    vote = next(c for c in answer.citations if "voted 7 to 2" in c.quote)
+    other = "harbor-copy" if vote.doc_id == "wire-elden" else "wire-elden"
+    assert [a["doc_id"] for a in vote.also_in] == [other]
+    assert vote.also_in[0]["outlet"] in {"Harbor Post", "Elden Gazette"} and vote.also_in[0]["published"]
+    # Published Wed 5 or Thu 6 March: "On Monday" is the Monday before, 3 March.
+    assert vote.date_hint and "2025-03-03" in vote.date_hint and "Monday" in vote.date_hint
+    assert vote.published and vote.outlet
+
+
+def test_a_sentence_only_one_outlet_prints_has_no_also_in(bot):
+    answer = bot.ask("How much will the repairs to the upper gate cost according to the council?")
+    costs = [c for c in answer.citations if "million euros" in c.quote]
+    assert costs
+    for c in costs:
+        if "4.2 million" in c.quote:  # only the wire story carries this sentence (the copy was trimmed)
+            assert c.also_in == ()
+
+
+def test_timeline_is_in_date_order_with_one_line_per_sentence(bot):
+    lines = bot.timeline("council")
+    dated = [e.date for e in lines if e.date]
+    assert dated == sorted(dated) and len(lines) >= 4
+    assert lines[0].doc_id == "festival"  # published 2025-03-01, the oldest
+    vote = next(e for e in lines if "voted 7 to 2" in e.quote)
+    assert vote.date == "2025-03-03" and vote.dated_by == "sentence"  # "On Monday", before the 5 March article
+    assert vote.also_in  # both outlets print it: one line
+    quotes = [" ".join(e.quote.split()) for e in lines]
+    assert len(quotes) == len(set(quotes))
+    doc = {i: bot.document(i) for i in {e.doc_id for e in lines}}
+    for e in lines:
+        assert doc[e.doc_id].text[e.start:e.end] == e.quote
+    march = bot.timeline("council", until="2025-03-31")
+    assert march and all(e.published and e.published <= "2025-03-31" for e in march)
+
+
+def test_timeline_refuses_an_empty_topic(bot):
+    from assistant.errors import InvalidQuestion
+
+    with pytest.raises(InvalidQuestion):
+        bot.timeline("   ")
+
+
+def test_cli_timeline_and_docs_list_json(bot, capsys):
+    from assistant.cli import main
+
+    index = str(bot.settings.index_path)
+    assert main(["timeline", "council", "--index", index, "--json", "--since", "2025-03-02"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(r["published"] >= "2025-03-02" for r in rows) and "festival" not in {r["doc_id"] for r in rows}
+    assert main(["timeline", "council", "--index", index]) == 0
+    out = capsys.readouterr().out
+    assert "“" in out and "2025-" in out
+    assert main(["docs", "list", "--json", "--index", index]) == 0
+    docs = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert docs["harbor-copy"]["story"] == docs["wire-elden"]["story"] and docs["festival"]["outlet"] == "Elden Gazette"
+    assert docs["wire-elden"]["published"] == "2025-03-05"
+
+
+def test_two_dated_articles_with_different_figures_are_both_shown_with_their_dates(bot):
+    answer = bot.ask("How much will the repairs to the dam's upper gate cost?")
+    assert not answer.refused
+    differ = [s for s in answer.sentences if s.text.startswith("Reports differ")]
+    assert differ, answer.answer
+    text = differ[0].text
+    assert "4.2 million euros" in text and "5.1 million euros" in text
+    assert "2025-03-05" in text and "2025-04-10" in text  # both dates, the older first is not required
+    extra = next(c for c in answer.citations if c.n == differ[0].citations[0])
+    assert bot.document(extra.doc_id).text[extra.start:extra.end] == extra.quote
+    assert f"[{extra.n}]" in answer.answer
+
+
+def test_undated_articles_get_no_conflict_note(tmp_path):
+    rows = [{"id": "a", "title": "Flood toll", "text": "The flood killed 12 people in the valley, officials said."},
+            {"id": "b", "title": "Flood toll rises", "text": "Officials said the flood killed 15 people in the valley."}]
+    f = tmp_path / "undated.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    bot = Assistant(index=tmp_path / "index")
+    bot.ingest([f])
+    answer = bot.ask("How many people did the flood kill?")
+    assert not any(s.text.startswith("Reports differ") for s in answer.sentences)
