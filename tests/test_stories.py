@@ -169,3 +169,26 @@ def test_a_file_that_is_not_an_index_is_damaged(tmp_path) -> None:
     bad.write_text("[1, 2]")
     with pytest.raises(StoryIndexDamaged):
         StoryIndex.load(bad)
+
+
+def test_near_duplicates_made_from_cnn_dailymail_articles_are_grouped(capsys):
+    """A small slice of the benchmark (`benchmarks/bench_stories.py`): CNN/DailyMail
+    articles from HaluEval summarization lines 2,501-2,700 (test half of our lines), each with
+    0-3 trimmed, re-headlined, re-paragraphed or edited copies; precision and recall of the
+    same-story decisions are printed and must stay high."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_stories
+
+    from assistant.stories import group
+
+    docs, truth, kinds = bench_stories.build(2501, 2700, seed=16)
+    truth, _ = bench_stories.merged_truth(docs, truth)
+    got = bench_stories.score(group(docs), truth)
+    with capsys.disabled():
+        print(f"\nstories on {len(docs)} CNN/DailyMail-derived documents ({len(kinds)} copies): "
+              f"pairwise P {got['P']:.3f} R {got['R']:.3f}; groups P {got['group_P']:.3f} R {got['group_R']:.3f}")
+    assert len(kinds) > 100
+    assert got["P"] >= 0.95 and got["R"] >= 0.95
