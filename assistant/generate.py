@@ -190,7 +190,10 @@ class OpenAIGenerator:
 
 
 def _block(i: int, p: Passage) -> str:
-    return f"[{i}] {p.title}\n{p.text}"
+    """One numbered source: title, then outlet and date when known (so the model can order
+    and date the parts of an answer drawn from several articles), then the passage."""
+    when = ", ".join(x for x in (p.outlet, (p.published or "")[:10]) if x)
+    return f"[{i}] {p.title}" + (f" ({when})" if when else "") + f"\n{p.text}"
 
 
 def translate(e: Exception, base_url: str | None, model: str) -> errors.ModelError:

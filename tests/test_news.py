@@ -120,3 +120,16 @@ def test_undated_articles_get_no_conflict_note(tmp_path):
     bot.ingest([f])
     answer = bot.ask("How many people did the flood kill?")
     assert not any(s.text.startswith("Reports differ") for s in answer.sentences)
+
+
+def test_an_llm_sees_each_sources_outlet_and_date_and_is_asked_to_order_by_date(bot):
+    from fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as fake:
+        llm = Assistant(index=bot.settings.index_path, generator="openai", llm_model="fake-model",
+                        llm_base_url=fake.url, llm_api_key="sk-test")
+        llm.ask(VOTE_Q)
+        messages = fake.chat_requests()[0]["messages"]
+    system, user = messages[0]["content"], messages[-1]["content"]
+    assert "date order" in system and "different figures" in system
+    assert "(Elden Gazette, 2025-03-05)" in user or "(Harbor Post, 2025-03-06)" in user
