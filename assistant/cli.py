@@ -347,7 +347,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
         elif not docs:
             print("the index is empty: run `assistant ingest seeds/`")
         for d in docs if not getattr(args, "json", False) else []:
-            print(f"{d.id}\t{d.chunks} chunks\t{d.title}\t{d.source}")
+            print(f"{d.id}\t{d.chunks} chunks\t{(d.published or 'undated')[:10]}\t{d.outlet or '-'}\t{d.title}\t"
+                  f"{d.source}" + (f"\tstory {d.story}" if d.story and d.story != d.id else ""))
     return 0
 
 

@@ -38,7 +38,10 @@ class StoryCatalog:
         for d in gone:
             self.index.remove(d)
             del self.hashes[d]
-        fresh = sorted(d for d, h in current.items() if self.hashes.get(d) != h)
+        fresh = [d for d, h in current.items() if self.hashes.get(d) != h]
+        if fresh:  # the earliest published copy names its story (undated ones after, then by id)
+            days = store.facets() if hasattr(store, "facets") else {}
+            fresh.sort(key=lambda d: (days.get(d, (0, None))[0] or 10**9, d))
         for i in range(0, len(fresh), 500):
             bodies: dict[str, list[tuple[int, int, str]]] = {}
             for _cid, doc_id, _hash, text, start, end in store.chunk_texts(fresh[i:i + 500]):
