@@ -40,6 +40,7 @@ ol.timeline li {margin: 6px 0;}
 a.cite {text-decoration: none; font-weight: bold;}
 #conversations {max-height: 420px; overflow-y: auto;}
 footer {display: none !important;}
+.page-state {display: none !important;}
 """
 
 # Clicking [n] in an answer shows that answer's own source group and highlights the card.
@@ -149,6 +150,7 @@ def build(bot: Assistant, ui: UI | None = None) -> Any:
         prefs = gr.State({"generator": s.generator, "top_k": s.top_k, "retrieval": s.retrieval,
                           "answer_policy": s.answer_policy})
         pending = gr.State("")
+        loaded = gr.HTML("", elem_id="loaded", elem_classes=["page-state"])  # marks the first state as arrived
         gr.Markdown("### Ask about the news articles\nEvery sentence cites the exact passage it comes from; "
                     "click a [n] to see it.")
         with gr.Tab("Chat"):
@@ -232,8 +234,8 @@ def build(bot: Assistant, ui: UI | None = None) -> Any:
             gr.Markdown("Settings apply to this browser session only.")
 
         # -- loading and conversations ----------------------------------------------------
-        def show(cid: str, turns_: list[Any], request: Any) -> tuple[Any, ...]:
-            text, qs = ui.first_screen()
+        def show(cid: str, turns_: list[Any], request: Any, docs: Any = None) -> tuple[Any, ...]:
+            text, qs = ui.first_screen(docs)
             buttons = [gr.update(value=q, visible=True) for q in qs] + \
                 [gr.update(visible=False)] * (len(examples) - len(qs))
             return (cid, turns_, chat_messages(turns_), ui.sources(turns_),
@@ -241,11 +243,6 @@ def build(bot: Assistant, ui: UI | None = None) -> Any:
                     gr.update(value=text, visible=not turns_), *buttons)
 
         shown = [conv, turns, chat, sources, conv_list, intro, *examples]
-
-        @_with_request
-        def on_load(request=None):  # type: ignore[no-untyped-def]
-            cid, turns_ = ui.open(None, request)
-            return show(cid, turns_, request)
 
         @_with_request
         def open_conv(cid, request=None):  # type: ignore[no-untyped-def]
@@ -269,7 +266,6 @@ def build(bot: Assistant, ui: UI | None = None) -> Any:
             got, turns_ = ui.open(None, request)
             return (*show(got, turns_, request), note)
 
-        demo.load(on_load, None, shown, api_name=False)
         conv_list.input(open_conv, conv_list, shown, api_name=False)
         new.click(new_conv, None, [*shown, box, export], api_name=False)
         chat.clear(new_conv, None, [*shown, box, export], api_name=False)  # the Chatbot's own trash button
@@ -331,7 +327,10 @@ def build(bot: Assistant, ui: UI | None = None) -> Any:
                 shown.append({"role": "assistant", "content": f"{partial} <i class='stopped'>(stopped)</i>"})
             return shown
 
-        stop.click(stopped, [chat, turns], chat, cancels=events, api_name=False)
+        # Cancel first, then mark: marking in the cancelling event itself raced the cancelled
+        # stream's last update under load, which could overwrite the mark.
+        stop.click(None, None, None, cancels=events, api_name=False) \
+            .then(stopped, [chat, turns], chat, api_name=False)
 
         def empty_export(turns_):  # type: ignore[no-untyped-def]
             return "" if turns_ else "Nothing to export yet: ask a question first."
@@ -377,11 +376,21 @@ def build(bot: Assistant, ui: UI | None = None) -> Any:
         def timeline_(t, a, b, o, request=None):  # type: ignore[no-untyped-def]
             return ui.timeline(t, a, b, o, request)
 
-        demo.load(refresh_outlets, None, [outlet, t_outlet], api_name=False)
         show_timeline.click(timeline_, [topic, t_since, t_until, t_outlet], timeline_out, api_name=False)
         topic.submit(timeline_, [topic, t_since, t_until, t_outlet], timeline_out, api_name=False)
         docs_tab.select(refresh_docs, None, [docs, pick], api_name=False)
-        demo.load(refresh_docs, None, [docs, pick], api_name=False)
+        @_with_request
+        def on_load(request=None):  # type: ignore[no-untyped-def]
+            """The page's first state: the newest conversation, the first screen, the document
+            list and pickers, from one read of the document list."""
+            listed = bot.documents()
+            cid, turns_ = ui.open(None, request)
+            choices = [ANY_OUTLET, *ui.outlets(listed)]
+            return (*show(cid, turns_, request, listed), ui.documents_table(listed),
+                    gr.update(choices=ui.choices(listed), value=None), gr.update(choices=choices),
+                    gr.update(choices=choices), "<span class='ready'></span>")
+
+        demo.load(on_load, None, [*shown, docs, pick, outlet, t_outlet, loaded], api_name=False)
         ingest.click(do_upload, uploads, [ingest_note, docs, pick], api_name=False) \
             .then(refresh_outlets, None, [outlet, t_outlet], api_name=False)
         remove.click(ask_delete, pick, [confirm_text, pending, confirm_row, delete_note], api_name=False)

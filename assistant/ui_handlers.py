@@ -312,23 +312,26 @@ class UI:
             return f"<p class='refusal'>⚠ {_e(e)}</p>"
         return render_timeline(entries, topic)
 
-    def outlets(self) -> list[str]:
-        """Every outlet of the indexed articles, for the outlet pickers."""
-        return sorted({d.outlet for d in self.bot.documents() if getattr(d, "outlet", None)}, key=str.lower)
+    def outlets(self, docs: list[DocumentInfo] | None = None) -> list[str]:
+        """Every outlet of the indexed articles (`docs`, default: all), for the outlet pickers."""
+        docs = self.bot.documents() if docs is None else docs
+        return sorted({d.outlet for d in docs if getattr(d, "outlet", None)}, key=str.lower)
 
     # -- documents --------------------------------------------------------------------------
-    def documents_table(self) -> list[list[Any]]:
+    def documents_table(self, docs: list[DocumentInfo] | None = None) -> list[list[Any]]:
         """Title, outlet, date, chunks, id and where it came from (a URL or a file name)."""
+        docs = self.bot.documents() if docs is None else docs
         return [[d.title, getattr(d, "outlet", None) or "", d.published or "", d.chunks, d.id, public_source(d.source)]
-                for d in _newest(self.bot.documents())]
+                for d in _newest(docs)]
 
-    def choices(self) -> list[tuple[str, str]]:
+    def choices(self, docs: list[DocumentInfo] | None = None) -> list[tuple[str, str]]:
         """(label, id) of every indexed document for the delete picker, newest first."""
-        return [(doc_label(d), d.id) for d in _newest(self.bot.documents())]
+        docs = self.bot.documents() if docs is None else docs
+        return [(doc_label(d), d.id) for d in _newest(docs)]
 
-    def first_screen(self) -> tuple[str, list[str]]:
+    def first_screen(self, docs: list[DocumentInfo] | None = None) -> tuple[str, list[str]]:
         """The welcome text and example questions drawn from the indexed articles."""
-        docs = self.bot.documents()
+        docs = self.bot.documents() if docs is None else docs
         newest = _newest(docs)
         texts = {}
         for d in newest[:5]:

@@ -70,10 +70,11 @@ def page(browser, app):
 
 
 def new_conversation(page) -> None:
+    page.wait_for_selector("#loaded .ready", state="attached", timeout=60000)  # the page's first state is in
     page.click("#start-over")
     page.wait_for_function("() => document.querySelectorAll('#chat .answer-details').length === 0"
                            " && document.querySelectorAll('#chat .refusal').length === 0")
-    page.wait_for_selector("#welcome")
+    page.wait_for_selector("#welcome", timeout=60000)
 
 
 def ask(page, question: str) -> None:
@@ -83,6 +84,14 @@ def ask(page, question: str) -> None:
     page.wait_for_function(
         "n => document.querySelectorAll('#chat .answer-details').length"
         " + document.querySelectorAll('#chat .refusal').length > n", arg=before, timeout=60000)
+
+
+def wait_saved(page, turns: int) -> None:
+    """Wait until the open conversation is listed with `turns` answers: the last step after an
+    answer (after the export file is written)."""
+    page.wait_for_function("n => { const c = document.querySelector('#conversations input:checked');"
+                           " return c && c.closest('label').innerText.trim().endsWith('(' + n + ')'); }",
+                           arg=turns, timeout=60000)
 
 
 def last_bot_message(page) -> str:
@@ -160,6 +169,7 @@ def test_follow_up_export_start_over_and_feedback(page, app):
     ask(page, "Who is Samuel Charap?")
     ask(page, "What did he say about the leverage?")
     assert "leverage is to keep the fighting" in last_bot_message(page)
+    wait_saved(page, 2)  # the export file is written after each answer, then the list is refreshed
     with page.expect_download() as dl:
         page.click("#export")
     text = Path(dl.value.path()).read_text(encoding="utf-8")
@@ -251,7 +261,7 @@ def test_reload_restores_the_conversation_and_old_citations_show_their_own_sourc
     ask(page, TERRITORY_Q)
     ask(page, "Who is Samuel Charap?")
     page.reload()
-    page.wait_for_function("() => document.querySelectorAll('#chat .answer-details').length === 2", timeout=20000)
+    page.wait_for_function("() => document.querySelectorAll('#chat .answer-details').length === 2", timeout=60000)
     assert "502 square kilometers" in page.locator("#chat .answer-details").first.locator("xpath=..").inner_text()
     assert page.locator("#welcome").count() == 0
     first = page.locator("#chat .message-row").nth(1).locator("a.cite").first  # a citation of the OLDER answer
@@ -311,10 +321,13 @@ def test_copy_gives_the_plain_answer_with_its_citations(browser, app):
 
 def test_regenerate_replaces_the_last_answer_and_edit_puts_the_question_back(page):
     ask(page, TERRITORY_Q)
+    wait_saved(page, 1)
     page.click("#regenerate")
     page.wait_for_timeout(300)
     page.wait_for_function("() => document.querySelectorAll('#chat .answer-details').length === 1"
-                           " && /502 square kilometers/.test(document.querySelector('#chat').innerText)")
+                           " && /502 square kilometers/.test(document.querySelector('#chat').innerText)",
+                           timeout=60000)
+    wait_saved(page, 1)
     assert page.locator("#chat .message-row").count() == 2  # one question, one answer: replaced, not added
     page.click("#edit-last")
     page.wait_for_function("q => document.querySelector('#question textarea').value === q", arg=TERRITORY_Q)
@@ -324,7 +337,7 @@ def test_regenerate_replaces_the_last_answer_and_edit_puts_the_question_back(pag
     page.wait_for_selector("#chat .refusal, #chat .answer-details", timeout=60000)
     assert TERRITORY_Q not in page.inner_text("#chat")
     page.reload()  # the edited conversation is what was saved
-    page.wait_for_selector("#chat .message-row", timeout=20000)
+    page.wait_for_selector("#chat .message-row", timeout=60000)
     assert TERRITORY_Q not in page.inner_text("#chat") and "Stromness" in page.inner_text("#chat")
 
 
