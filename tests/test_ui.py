@@ -110,3 +110,25 @@ def test_plain_text_and_sources_of_each_answer(seeded_index):
     assert "id='source-0-1'" in panel and "id='source-1-1'" in panel
     assert "source-group hidden-group' id='answer-sources-0'" in panel  # only the newest answer's group shows
     assert "fused" not in panel and "/seeds/" not in panel and str(seeded_index) not in panel
+
+
+def test_settings_name_each_backend_state_and_refuse_an_unusable_one(seeded_index):
+    from fake_openai import FakeOpenAI
+
+    from assistant import Assistant
+    from assistant.ui import UI
+
+    plain = UI(Assistant(index=seeded_index))
+    states = plain.backend_states()
+    assert states["extractive"].startswith("ready") and states["openai"].startswith("not configured")
+    assert states["local"].startswith("ready") or "make local-llm" in states["local"]
+    old = {"generator": "extractive", "top_k": 5, "retrieval": "hybrid", "answer_policy": "refuse"}
+    prefs, note = plain.set_prefs("openai", 5, "hybrid", "refuse", old)
+    assert prefs == old and "not configured" in note
+    down = UI(Assistant(index=seeded_index, llm_model="m", llm_base_url=f"http://127.0.0.1:{free_port()}/v1"))
+    assert down.backend_states()["openai"].startswith("endpoint down")
+    with FakeOpenAI() as fake:
+        up = UI(Assistant(index=seeded_index, llm_model="fake-model", llm_base_url=fake.url, llm_api_key="sk-x"))
+        assert up.backend_states()["openai"] == "ready: fake-model"
+        prefs, note = up.set_prefs("openai", 3, "bm25", "warn", old)
+        assert prefs == {"generator": "openai", "top_k": 3, "retrieval": "bm25", "answer_policy": "warn"}
