@@ -23,7 +23,7 @@ from .index import Index
 from .ingest import ingest_documents
 from .keyword import KeywordIndex
 from .load import load_paths
-from .news import TimelineEntry, annotate, build_timeline, with_conflicts
+from .news import TimelineEntry, annotate, build_timeline, in_date_order, with_conflicts
 from .prepare import Preparer
 from .recency import Recency, wants_recent
 from .repair import RepairReport, repair_index
@@ -269,7 +269,7 @@ class Assistant:
             if answer.incomplete and not answer.refused:
                 note = f"the answer was cut off ({end.finish_reason or 'stream ended early'}); it may be incomplete"
                 answer = dataclasses.replace(answer, warning="; ".join(filter(None, [answer.warning, note])))
-        answer = annotate(with_conflicts(answer, passages), self.index.stories(), self.store.document)
+        answer = annotate(with_conflicts(in_date_order(answer), passages), self.index.stories(), self.store.document)
         timings["cite"] = _ms(t2)
         timings["total"] = _ms(t0)
         yield dataclasses.replace(answer, timings_ms=dict(timings))

@@ -52,6 +52,37 @@ def annotate(answer: Answer, stories: StoryCatalog | None, document: Callable[[s
 MAX_CONFLICTS = 2
 
 
+def in_date_order(answer: Answer) -> Answer:
+    """`answer` with its sentences in the order of their articles' dates, when they cite
+    more than one dated article with different dates (each part cited to its own article,
+    oldest first; a sentence without a dated citation goes with the first sentence's date,
+    ties keep their order). Citations are renumbered by first appearance; the text is rebuilt."""
+    if answer.refused or len(answer.sentences) < 2:
+        return answer
+    by_n = {c.n: c for c in answer.citations}
+    day = lambda s: min(((by_n[n].published or "")[:10] for n in s.citations if n in by_n), default="")  # noqa: E731
+    dated = {day(s) for s in answer.sentences if day(s)}
+    if len(dated) < 2 or len({by_n[n].doc_id for s in answer.sentences for n in s.citations if n in by_n}) < 2:
+        return answer
+    first = day(answer.sentences[0]) or "0000"
+    order = sorted(range(len(answer.sentences)), key=lambda i: (day(answer.sentences[i]) or first, i))
+    if order == list(range(len(answer.sentences))):
+        return answer
+    renumber: dict[int, int] = {}
+    sentences = []
+    for i in order:
+        s = answer.sentences[i]
+        for n in s.citations:
+            renumber.setdefault(n, len(renumber) + 1)
+        sentences.append(dataclasses.replace(s, citations=tuple(renumber[n] for n in s.citations)))
+    for c in answer.citations:  # a citation no sentence carries keeps a number after the others
+        renumber.setdefault(c.n, len(renumber) + 1)
+    citations = sorted((dataclasses.replace(c, n=renumber[c.n]) for c in answer.citations), key=lambda c: c.n)
+    text = " ".join(s.text + ("".join(f" [{n}]" for n in s.citations) if s.citations else " [unsupported]")
+                    for s in sentences)
+    return dataclasses.replace(answer, answer=text, sentences=tuple(sentences), citations=tuple(citations))
+
+
 def with_conflicts(answer: Answer, passages: Sequence[Passage]) -> Answer:
     """`answer` plus one sentence per conflicting figure (at most MAX_CONFLICTS): when a
     cited sentence of a dated article states a number that another dated article among the

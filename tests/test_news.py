@@ -133,3 +133,24 @@ def test_an_llm_sees_each_sources_outlet_and_date_and_is_asked_to_order_by_date(
     system, user = messages[0]["content"], messages[-1]["content"]
     assert "date order" in system and "different figures" in system
     assert "(Elden Gazette, 2025-03-05)" in user or "(Harbor Post, 2025-03-06)" in user
+
+
+def test_an_answer_from_several_dated_articles_is_put_in_date_order():
+    from assistant.news import in_date_order
+    from assistant.types import Answer, Citation, Sentence
+
+    def cite(n, doc, day):
+        return Citation(n=n, doc_id=doc, title=doc, source=doc, chunk_id=f"{doc}-0", quote=f"q{n}", start=0, end=2,
+                        published=day)
+
+    answer = Answer(question="q", answer="Later toll is 15 [1]. Early toll was 12 [2].", refused=False,
+                    citations=(cite(1, "late", "2025-03-09"), cite(2, "early", "2025-03-02")),
+                    sentences=(Sentence("Later toll is 15", (1,), True, 0.9), Sentence("Early toll was 12", (2,), True, 0.9)),
+                    passages=())
+    ordered = in_date_order(answer)
+    assert ordered.answer == "Early toll was 12 [1] Later toll is 15 [2]"
+    assert [(c.n, c.doc_id) for c in ordered.citations] == [(1, "early"), (2, "late")]
+    assert [s.citations for s in ordered.sentences] == [(1,), (2,)]
+    one_article = Answer(question="q", answer="x", refused=False, citations=(cite(1, "a", "2025-03-09"),),
+                         sentences=(Sentence("A", (1,), True, 1.0), Sentence("B", (1,), True, 1.0)), passages=())
+    assert in_date_order(one_article) is one_article
