@@ -314,12 +314,7 @@ class Assistant:
         if len(topic) > 200:
             raise errors.InvalidQuestion("the topic is longer than 200 characters: shorten it")
         filters = Filters.parse(since, until, outlet, as_of)
-        s = self.settings
-        facets = self.store.facets() if filters else {}
-        retriever = HybridRetriever(self.store, self.embedder, self.index.keyword(), mode=s.retrieval,
-                                    weight=s.fusion_weight, where=filters.where() if filters else None,
-                                    allowed=filters.allowed(facets) if filters else None)
-        return build_timeline(topic, retriever.retrieve(topic, depth), limit)
+        return build_timeline(topic, self._retrieve(topic, depth, self.index.keyword(), filters, topic), limit)
 
     def _condense(self, question: str, history: History, gen: Generator) -> tuple[str, Usage]:
         """The retrieval query. An LLM endpoint rewrites a follow-up; the extractive answerer
