@@ -107,18 +107,6 @@ def _with_request(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _text(content: Any) -> str:
-    """A chat message's text as the Chatbot sends it back: a string, or a list of parts
-    ({"type": "text", "text": ...}); already escaped HTML, as this window rendered it."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(_text(p) for p in content)
-    if isinstance(content, dict):
-        return str(content.get("text", ""))
-    return ""
-
-
 def _theme() -> Any:
     """Gradio's default look with fonts this machine has: the stock theme loads web fonts
     from Google, which fail offline, and some letters then fell back to another font."""
@@ -314,23 +302,14 @@ def build(bot: Assistant, ui: UI | None = None) -> Any:
         edit.click(edit_last, [turns, conv], [chat, sources, box, turns, conv], api_name=False) \
             .then(export_, turns, export, api_name=False)
 
-        def stopped(chat_, turns_):  # type: ignore[no-untyped-def]
-            """The conversation as saved, plus the question and the part of the answer that had
-            streamed when *Stop* was pressed, marked as stopped (it is not saved)."""
-            shown = chat_messages(turns_ or [])
-            extra = list(chat_ or [])[len(shown):]
-            texts = [(m.get("role"), _text(m.get("content"))) for m in extra]
-            question = next((t for r, t in texts if r == "user"), None)
-            partial = next((t for r, t in reversed(texts) if r == "assistant"), "")
-            if question is not None:
-                shown.append({"role": "user", "content": question})
-                shown.append({"role": "assistant", "content": f"{partial} <i class='stopped'>(stopped)</i>"})
-            return shown
+        @_with_request
+        def stop_(request=None):  # type: ignore[no-untyped-def]
+            ui.stop(request)
 
-        # Cancel first, then mark: marking in the cancelling event itself raced the cancelled
-        # stream's last update under load, which could overwrite the mark.
-        stop.click(None, None, None, cancels=events, api_name=False) \
-            .then(stopped, [chat, turns], chat, api_name=False)
+        # Cooperative, not Gradio's `cancels`: the answer's own generator ends the stream and
+        # shows the part that had arrived; cancelling the event raced its last update and
+        # could leave an "Error" badge on the chat.
+        stop.click(stop_, None, None, queue=False, api_name=False)
 
         def empty_export(turns_):  # type: ignore[no-untyped-def]
             return "" if turns_ else "Nothing to export yet: ask a question first."

@@ -89,6 +89,7 @@ class UI:
         self.history = HistoryStore(bot.settings.index_path / "ui_history.sqlite3")
         self._files = files
         self.variants: dict[tuple[Any, ...], Assistant] = {}
+        self._stops: set[str] = set()  # browser sessions whose streaming answer should stop
 
     @property
     def files(self) -> PrivateFiles:
@@ -237,9 +238,18 @@ class UI:
             return
         pairs = [(t["question"], t["answer"]["answer"]) for t in turns]
         text = ""
+        session = self._session(request)
+        self._stops.discard(session)
         try:
             bot = self.assistant(prefs)
-            for item in bot.stream(message, history=pairs, **clean_filters(filters)):
+            stream = bot.stream(message, history=pairs, **clean_filters(filters))
+            for item in stream:
+                if session in self._stops:  # *Stop*: end the stream (closing the model's connection)
+                    self._stops.discard(session)
+                    stream.close()
+                    yield chat + [{"role": "assistant", "content": f"{_e(text)} <i class='stopped'>(stopped)</i>"}], \
+                        self.sources(turns), "", turns, cid
+                    return
                 if isinstance(item, Answer):
                     turns = turns + [{"question": message, "answer": answer_object(item)}]
                     cid = self.persist(cid, turns, request)
@@ -251,6 +261,15 @@ class UI:
         except AssistantError as e:
             yield chat + [{"role": "assistant", "content": f"<span class='refusal'>⚠ {_e(e)}</span>"}], \
                 self.sources(turns), message, turns, cid
+
+    def stop(self, request: Any = None) -> None:
+        """*Stop*: the answer streaming in this browser session ends at its next piece; what
+        had streamed stays on screen, marked "(stopped)", and is not saved."""
+        self._stops.add(self._session(request))
+
+    @staticmethod
+    def _session(request: Any) -> str:
+        return str(getattr(request, "session_hash", None) or "") if request is not None else ""
 
     def export(self, turns: list[dict[str, Any]], request: Any = None) -> str | None:
         """This session's conversation as one Markdown file in the private folder (0600; the

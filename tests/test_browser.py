@@ -439,6 +439,7 @@ def test_stop_halts_a_streaming_answer(browser, tmp_path):
             shown = page.inner_text("#chat")
             page.wait_for_timeout(3000)
             assert page.inner_text("#chat") == shown and "word299" not in shown
+            assert "Error" not in shown and page.locator("#chat .refusal").count() == 0
             assert page.locator("#chat .answer-details").count() == 0
             page.screenshot(path=SHOTS / "14-stopped.png")
         finally:
