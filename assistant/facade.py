@@ -28,7 +28,7 @@ from .prepare import Preparer
 from .recency import Recency, wants_recent
 from .repair import RepairReport, repair_index
 from .retrieve import HybridRetriever
-from .story_catalog import one_per_story
+from .story_catalog import StoryCatalog, one_per_story
 from .settings import Settings
 from .store import ChromaStore
 from .types import Answer, Document, DocumentInfo, IngestReport, Passage, Usage
@@ -201,15 +201,12 @@ class Assistant:
         local SmolLM2) that does not state the extractive short answer, or that answers a
         question without one. A question with nothing to look up ("[1]", "?") is
         refused as "invalid" without retrieval."""
-        question = " ".join((question or "").split())
-        if not question:
-            raise errors.InvalidQuestion("the question is empty: type a question about the articles")
-        if len(question) > 2000:
-            raise errors.InvalidQuestion("the question is longer than 2000 characters: shorten it")
+        question = _one_line(question, "question", 2000, "type a question about the articles")
         filters = Filters.parse(since, until, outlet, as_of)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         keyword = self.index.keyword()
+        stories = self.index.stories()
         if not keyword.size:
             raise errors.IndexNotFound("no documents in the index yet: run `assistant ingest seeds/` "
                                        "(or upload articles in the UI)")
@@ -223,7 +220,7 @@ class Assistant:
         if history:
             timings["condense"] = _ms(t0)
         tr = time.perf_counter()
-        passages = self._retrieve(query, top_k or self.settings.top_k, keyword, filters, question)
+        passages = self._retrieve(query, top_k or self.settings.top_k, keyword, filters, question, stories)
         passages = gen.fit(question, passages, history)
         timings["retrieve"] = _ms(tr)
         t1 = time.perf_counter()
@@ -269,7 +266,7 @@ class Assistant:
             if answer.incomplete and not answer.refused:
                 note = f"the answer was cut off ({end.finish_reason or 'stream ended early'}); it may be incomplete"
                 answer = dataclasses.replace(answer, warning="; ".join(filter(None, [answer.warning, note])))
-        answer = annotate(with_conflicts(in_date_order(answer), passages), self.index.stories(), self.store.document)
+        answer = annotate(with_conflicts(in_date_order(answer), passages), stories, self.store.document)
         timings["cite"] = _ms(t2)
         timings["total"] = _ms(t0)
         yield dataclasses.replace(answer, timings_ms=dict(timings))
@@ -278,15 +275,13 @@ class Assistant:
                  until: Any = None, outlet: str | None = None, as_of: Any = None) -> list[Passage]:
         """The passages the answer would be built from (after follow-up condensation by
         rules), with the filters and recency preference of `stream`."""
-        question = " ".join((question or "").split())
-        if not question:
-            raise errors.InvalidQuestion("the question is empty: type a question about the articles")
+        question = _one_line(question, "question", 2000, "type a question about the articles")
         filters = Filters.parse(since, until, outlet, as_of)
         return self._retrieve(condense(question, history), top_k or self.settings.top_k, self.index.keyword(),
                               filters, question)
 
     def _retrieve(self, query: str, k: int, keyword: KeywordIndex, filters: Filters | None = None,
-                  question: str = "") -> list[Passage]:
+                  question: str = "", stories: StoryCatalog | None = None) -> list[Passage]:
         s = self.settings
         recent = s.recency_half_life > 0 and wants_recent(question or query)
         facets = self.store.facets() if filters or recent else {}
@@ -296,7 +291,7 @@ class Assistant:
                                     allowed=filters.allowed(facets) if filters else None,
                                     recency=Recency({d: f[0] for d, f in facets.items()}, s.recency_half_life, as_of)
                                     if recent else None)
-        stories = self.index.stories()
+        stories = stories or self.index.stories()
         if not stories.has_copies:
             return retriever.retrieve(query, k)
         # Copies of one story (syndicated or updated versions) would fill the top k with one
@@ -308,11 +303,7 @@ class Assistant:
         """Dated events about `topic` across articles: the sentences of the `depth` passages
         retrieved for it that mention it, oldest first (undated last), one line per sentence
         however many outlets print it. Filters as in `stream`."""
-        topic = " ".join((topic or "").split())
-        if not topic:
-            raise errors.InvalidQuestion("the topic is empty: name what the timeline is about")
-        if len(topic) > 200:
-            raise errors.InvalidQuestion("the topic is longer than 200 characters: shorten it")
+        topic = _one_line(topic, "topic", 200, "name what the timeline is about")
         filters = Filters.parse(since, until, outlet, as_of)
         return build_timeline(topic, self._retrieve(topic, depth, self.index.keyword(), filters, topic), limit)
 
@@ -332,6 +323,16 @@ def _states(answer: Answer, short: str | None) -> bool:
         return False
     norm = lambda t: " ".join(t.lower().split())
     return norm(short) in norm(answer.answer)
+
+
+def _one_line(text: str | None, what: str, limit: int, hint: str) -> str:
+    """`text` with its whitespace collapsed; InvalidQuestion when it is empty or too long."""
+    text = " ".join((text or "").split())
+    if not text:
+        raise errors.InvalidQuestion(f"the {what} is empty: {hint}")
+    if len(text) > limit:
+        raise errors.InvalidQuestion(f"the {what} is longer than {limit} characters: shorten it")
+    return text
 
 
 def _ms(since: float) -> float:

@@ -107,7 +107,8 @@ class Index:
             if catalog is None:
                 saved = StoryCatalog.load(self.stories_path)
                 catalog = saved if saved is not None else StoryCatalog()
-            if catalog.stamp != stamp and catalog.sync(self.store, stamp) or not self.stories_path.exists():
+            changed = catalog.stamp != stamp and catalog.sync(self.store, stamp)
+            if changed or not self.stories_path.exists():
                 catalog.save(self.stories_path)
             self._stories = catalog
             return catalog

@@ -19,7 +19,7 @@ from .types import Answer, Citation, Document, Passage, Sentence
 MAX_COPIES = 20  # copies of one story read to find a quoted sentence
 
 
-def annotate(answer: Answer, stories: StoryCatalog | None, document: Callable[[str], Document]) -> Answer:
+def annotate(answer: Answer, stories: StoryCatalog, document: Callable[[str], Document]) -> Answer:
     """`answer` with every citation's `also_in` (the other documents of its story that print
     the quoted sentence: {doc_id, outlet, published}) and `date_hint` filled."""
     if not answer.citations:
@@ -37,12 +37,12 @@ def annotate(answer: Answer, stories: StoryCatalog | None, document: Callable[[s
     for c in answer.citations:
         also: list[dict[str, Any]] = []
         try:
-            copies = stories.copies(c.doc_id)[:MAX_COPIES] if stories is not None else []
+            copies = stories.copies(c.doc_id)[:MAX_COPIES]
         except RuntimeError:  # the grouping changed under us (a concurrent ingest): skip this once
             copies = []
         if copies:
             texts = {m: d.text for m in copies if (d := doc(m)) is not None}
-            for m in stories.also_in(c.doc_id, c.quote, texts) if stories is not None else []:
+            for m in stories.also_in(c.doc_id, c.quote, texts):
                 d = loaded[m]
                 also.append({"doc_id": m, "outlet": d.outlet if d else None, "published": d.published if d else None})
         cites.append(dataclasses.replace(c, also_in=tuple(also), date_hint=date_hint(c.quote, c.published)))
@@ -158,11 +158,11 @@ def build_timeline(topic: str, passages: Sequence[Passage], limit: int = 30) -> 
             sentence = p.text[a:b]
             if mentions_topic(sentence, topic):
                 items.append(Item(p.doc_id, p.published, p.outlet, sentence, p.start + a, p.start + b))
-    seen: set[tuple[str, int]] = set()
-    unique = [i for i in items if (i.doc_id, i.start) not in seen and not seen.add((i.doc_id, i.start))]
-    events = timeline(unique)
-    published = {i.doc_id: i.published for i in unique}
+    unique: dict[tuple[str, int], Item] = {}
+    for i in items:  # overlapping chunks carry some sentences twice
+        unique.setdefault((i.doc_id, i.start), i)
+    events = timeline(unique.values())
     return [TimelineEntry(date=e.date, dated_by=e.dated_by, doc_id=e.doc_id, title=titles.get(e.doc_id, ""),
-                          outlet=e.outlet, published=published.get(e.doc_id), quote=e.quote, start=e.start, end=e.end,
+                          outlet=e.outlet, published=e.published, quote=e.quote, start=e.start, end=e.end,
                           date_hint=e.date_hint, also_in=tuple(e.also_in))
             for e in events[:limit]]

@@ -9,6 +9,7 @@ answered from memory."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -40,7 +41,7 @@ class StoryCatalog:
             del self.hashes[d]
         fresh = [d for d, h in current.items() if self.hashes.get(d) != h]
         if fresh:  # the earliest published copy names its story (undated ones after, then by id)
-            days = store.facets() if hasattr(store, "facets") else {}
+            days = store.facets()
             fresh.sort(key=lambda d: (days.get(d, (0, None))[0] or 10**9, d))
         for i in range(0, len(fresh), 500):
             bodies: dict[str, list[tuple[int, int, str]]] = {}
@@ -123,8 +124,6 @@ def one_per_story(passages: Sequence[Any], story_of: Any, k: int) -> list[Any]:
     story already has a better passage from *another* document goes after every passage
     that is the first of its story (several passages of one document stay). Ranks are
     renumbered; when fewer than `k` stories match, copies fill the rest."""
-    import dataclasses
-
     seen: dict[str, str] = {}
     first, later = [], []
     for p in passages:

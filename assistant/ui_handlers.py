@@ -44,7 +44,7 @@ def safe_upload_name(name: str) -> str:
 
 def doc_label(d: DocumentInfo) -> str:
     """How a document is named in pickers: its title, then outlet and date when known."""
-    when = ", ".join(x for x in (getattr(d, "outlet", None), d.published) if x)
+    when = ", ".join(x for x in (d.outlet, d.published) if x)
     return f"{d.title or d.id}" + (f" ({when})" if when else "") + f" · {d.id}"
 
 
@@ -90,6 +90,7 @@ class UI:
         self._files = files
         self.variants: dict[tuple[Any, ...], Assistant] = {}
         self._stops: set[str] = set()  # browser sessions whose streaming answer should stop
+        self._urls: tuple[str | None, dict[str, str]] = (None, {})  # (store generation, doc id -> URL)
 
     @property
     def files(self) -> PrivateFiles:
@@ -212,10 +213,13 @@ class UI:
         cited = {c["doc_id"] for t in turns for c in t["answer"].get("citations", [])}
         if not cited:
             return {}
-        return {d.id: d.url for d in self.bot.documents() if d.id in cited and d.url}
+        stamp = self.bot.store.stamp()  # the list of URLs is read once per index generation, not per answer
+        if self._urls[0] != stamp:
+            self._urls = (stamp, {d.id: d.url for d in self.bot.store.documents() if d.url})
+        return {d: u for d, u in self._urls[1].items() if d in cited}
 
     def sources(self, turns: list[dict[str, Any]]) -> str:
-        return render_sources(turns, self.urls(turns[-20:]) if turns else {})
+        return render_sources(turns, self.urls(turns))
 
     def respond(self, message: str, turns: list[dict[str, Any]], prefs: dict[str, Any], cid: str = "",
                 request: Any = None, filters: dict[str, Any] | None = None
@@ -334,13 +338,13 @@ class UI:
     def outlets(self, docs: list[DocumentInfo] | None = None) -> list[str]:
         """Every outlet of the indexed articles (`docs`, default: all), for the outlet pickers."""
         docs = self.bot.documents() if docs is None else docs
-        return sorted({d.outlet for d in docs if getattr(d, "outlet", None)}, key=str.lower)
+        return sorted({d.outlet for d in docs if d.outlet}, key=str.lower)
 
     # -- documents --------------------------------------------------------------------------
     def documents_table(self, docs: list[DocumentInfo] | None = None) -> list[list[Any]]:
         """Title, outlet, date, chunks, id and where it came from (a URL or a file name)."""
         docs = self.bot.documents() if docs is None else docs
-        return [[d.title, getattr(d, "outlet", None) or "", d.published or "", d.chunks, d.id, public_source(d.source)]
+        return [[d.title, d.outlet or "", d.published or "", d.chunks, d.id, public_source(d.source)]
                 for d in _newest(docs)]
 
     def choices(self, docs: list[DocumentInfo] | None = None) -> list[tuple[str, str]]:

@@ -161,9 +161,8 @@ def welcome(count: int, newest: Sequence[Any], examples: Sequence[str]) -> str:
     if not count:
         return ("<div class='welcome'><b>No articles indexed yet.</b> Upload some in the <i>Documents</i> tab "
                 "(or run <code>assistant ingest FOLDER</code>), then ask about them here.</div>")
-    items = "".join(f"<li>{_e(d.title)}" + (f" <small>({_e(', '.join(x for x in (getattr(d, 'outlet', None), d.published) if x))})</small>"
-                                          if (getattr(d, 'outlet', None) or d.published) else "") + "</li>"
-                    for d in newest)
+    items = "".join(f"<li>{_e(d.title)}" + (f" <small>({_e(', '.join(x for x in (d.outlet, d.published) if x))})</small>"
+                                          if d.outlet or d.published else "") + "</li>" for d in newest)
     tips = "Click an example below or type your own question." if examples else "Type a question below."
     return (f"<div class='welcome'><b>{count} article{'s' if count != 1 else ''} indexed.</b> Newest:"
             f"<ul>{items}</ul>Every sentence of an answer cites the exact passage it comes from; "
