@@ -71,12 +71,13 @@ class OpenAIGenerator:
     _client: Any = field(default=None, init=False, repr=False)
 
     def client(self) -> Any:
-        import httpx
         import openai
 
         if self._client is None:
+            # The client's own timeout type (`openai.Timeout`), never an `httpx` object: openai 3
+            # moved to httpx2 and rejects the other library's types.
             self._client = openai.OpenAI(base_url=self.base_url, api_key=self.api_key or "not-needed",
-                                         timeout=httpx.Timeout(self.timeout, connect=min(5.0, self.timeout)),
+                                         timeout=openai.Timeout(self.timeout, connect=min(5.0, self.timeout)),
                                          max_retries=self.retries)
         return self._client
 
@@ -115,7 +116,6 @@ class OpenAIGenerator:
     # -- calls --------------------------------------------------------------------------------
     def stream(self, question: str, passages: Sequence[Passage],
                history: Sequence[tuple[str, str]] = ()) -> Iterator[str | Usage | StreamEnd]:
-        import httpx
         import openai
 
         msgs = self.messages(question, passages, history)
@@ -141,7 +141,9 @@ class OpenAIGenerator:
             if not text:
                 raise translate(e, self.base_url, self.model) from None
             cut = True
-        except (httpx.HTTPError, OSError) as e:
+        except Exception as e:  # noqa: BLE001 - narrowed to transport errors just below
+            if not is_transport_error(e):
+                raise
             if not text:
                 raise errors.ModelUnavailable(f"model service unavailable: the connection failed before any answer "
                                               f"({type(e).__name__}); try again") from None
@@ -194,6 +196,14 @@ def _block(i: int, p: Passage) -> str:
     and date the parts of an answer drawn from several articles), then the passage."""
     when = ", ".join(x for x in (p.outlet, (p.published or "")[:10]) if x)
     return f"[{i}] {p.title}" + (f" ({when})" if when else "") + f"\n{p.text}"
+
+
+def is_transport_error(e: BaseException) -> bool:
+    """True for a connection that broke mid-stream: an OSError, or an error of the HTTP library
+    under the `openai` client (`httpx`/`httpcore` in openai 1-2, `httpx2` in openai 3), which the
+    client does not wrap once the stream is open."""
+    module = type(e).__module__ or ""
+    return isinstance(e, OSError) or module.split(".")[0].startswith(("httpx", "httpcore", "h11"))
 
 
 def translate(e: Exception, base_url: str | None, model: str) -> errors.ModelError:
