@@ -56,7 +56,7 @@ def articles(n: int) -> list[str]:
     lines 1-5,000, then (for 10,000) the distinct knowledge passages of HaluEval QA lines
     1-5,000 and, for the last few, second halves of the first articles. Lines 5,001-10,000
     of either file are held out and never read."""
-    from assistant.halueval import QA_FILE, data_path, read_lines
+    from assistant.evaluation.halueval import QA_FILE, data_path, read_lines
 
     out = list(dict.fromkeys(row["document"] for row in read_lines(1, min(n, 5000), data_path(SUMMARIZATION))))
     seen = set(out)
@@ -84,7 +84,7 @@ def questions(n_docs: int, count: int) -> list[str]:
     """Questions about articles spread over the first `n_docs` (at most the 5,000 CNN/DailyMail
     ones): the first sentence of each article's reference summary, as a question a reader
     might type."""
-    from assistant.halueval import data_path, read_lines
+    from assistant.evaluation.halueval import data_path, read_lines
 
     n_docs = min(n_docs, 5000)
     step = max(1, n_docs // count)
@@ -159,7 +159,7 @@ class LlamaIndex:
         from llama_index.core.node_parser import SentenceSplitter
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        from assistant.embed import WordLlamaEmbedder
+        from assistant.models.embed import WordLlamaEmbedder
 
         logging.getLogger("llama_index").setLevel(logging.ERROR)
         wordllama = WordLlamaEmbedder()

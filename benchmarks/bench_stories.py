@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from datasketch import MinHash, MinHashLSH  # noqa: E402
 
-from assistant.halueval import SUMMARY_FILE, data_path, read_lines  # noqa: E402
-from assistant.stories import StoryIndex, StoryParams, shingles  # noqa: E402
-from assistant.text import sentence_spans, terms  # noqa: E402
+from assistant.evaluation.halueval import SUMMARY_FILE, data_path, read_lines  # noqa: E402
+from assistant.index.story_grouping import MinHashGroups, StoryParams, shingles  # noqa: E402
+from assistant.core.text import sentence_spans, terms  # noqa: E402
 
 OUTLETS = [
     ("By Associated Press", "Copyright 2015 The Associated Press. All rights reserved. This material may not be "
@@ -184,7 +184,7 @@ def _invert(lab: dict[str, str]) -> dict[str, list[str]]:
 
 def candidates(docs: dict[str, str], p: StoryParams) -> list[tuple[str, str, float, float]]:
     """Every LSH candidate pair with its estimated (Jaccard, containment)."""
-    index = StoryIndex(p)
+    index = MinHashGroups(p)
     sig = {d: index.signature(t) for d, t in docs.items()}
     lsh = MinHashLSH(num_perm=p.num_perm, params=(p.bands, p.rows))
     out = []
@@ -241,14 +241,14 @@ def main() -> None:
 
     test, truth, kinds = build(2501, 2500 + min(2500, args.test), args.seed + 1)
     print(f"test: {len(test)} documents, {len(set(truth.values()))} stories ({len(kinds)} copies)")
-    index = StoryIndex(params)
+    index = MinHashGroups(params)
     t = time.perf_counter()
     for d, text in test.items():
         index.add(d, text)
     add_ms = (time.perf_counter() - t) * 1000 / len(test)
     sample = list(test.items())[:1000]
     tracemalloc.start()
-    probe = StoryIndex(params)
+    probe = MinHashGroups(params)
     for d, text in sample:
         probe.add(d, text)
     mem = tracemalloc.get_traced_memory()[0] / len(sample)
@@ -276,7 +276,7 @@ def main() -> None:
         print(f"   {a}: {test[a][:90]!r}\n   {b}: {test[b][:90]!r}")
     blob = index.to_bytes()
     t = time.perf_counter()
-    StoryIndex.from_bytes(blob)
+    MinHashGroups.from_bytes(blob)
     load_s = time.perf_counter() - t
     print(f"add: {add_ms:.2f} ms/document; memory {mem / 1024:.2f} KiB/document "
           f"(signature alone {params.num_perm * 4} B); saved {len(blob) / len(test):.0f} B/document, "

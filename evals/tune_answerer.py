@@ -21,8 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant import Assistant, evidence, extractive, metrics
-from assistant.halueval import read_lines
+from assistant import Assistant
+
+from assistant.answer import reading as evidence
+
+from assistant.answer import extractive
+
+from assistant.evaluation import metrics
+from assistant.evaluation.halueval import read_lines
 
 LAST_DEV = 4000
 

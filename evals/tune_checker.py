@@ -20,10 +20,10 @@ import time
 
 import numpy as np
 
-from assistant import support
-from assistant.cite import parse
-from assistant.halueval import data_path, read_lines
-from assistant.text import sentence_spans
+from assistant.answer import support
+from assistant.answer.cite import parse
+from assistant.evaluation.halueval import data_path, read_lines
+from assistant.core.text import sentence_spans
 
 SUMMARIES = "dataset_halueval_summarization.jsonl"
 

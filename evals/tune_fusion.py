@@ -8,9 +8,9 @@ Every knowledge passage of the `--docs` lines becomes one document (as in
 `halueval.run_benchmark`), each question of `--questions` is asked, and a hit is a
 passage of the question's own knowledge document. For every question the dense and the
 BM25 candidate lists (each `pool` deep, as `HybridRetriever` takes them) are read once;
-each weight is then scored by fusing those lists with `assistant.retrieve.fuse` (the
+each weight is then scored by fusing those lists with `assistant.retrieve.hybrid.fuse` (the
 product's score fusion) and, for comparison, weighted reciprocal-rank fusion
-(`assistant.retrieve.rrf`). `dev` prints hit@1, hit@5 and MRR@10 for bm25, dense and
+(`assistant.retrieve.hybrid.rrf`). `dev` prints hit@1, hit@5 and MRR@10 for bm25, dense and
 hybrid at each weight, picks the score-fusion weight with the best hit@5 (then MRR, then
 hit@1) on the `--questions` lines and shows it on the `--check` lines. `test` runs the product's `Assistant.retrieve` for bm25, dense and
 hybrid at `--weight` and reports p50/p95 retrieval latency. HaluEval lines 5,001-10,000
@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant  # noqa: E402
-from assistant.halueval import read_lines  # noqa: E402
-from assistant.retrieve import RRF_K, HybridRetriever, fuse, rrf  # noqa: E402
+from assistant.evaluation.halueval import read_lines  # noqa: E402
+from assistant.retrieve.hybrid import RRF_K, HybridRetriever, fuse, rrf  # noqa: E402
 
 WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0)
 LAST_ALLOWED = 5000  # HaluEval lines 5,001-10,000 stay untouched

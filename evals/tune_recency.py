@@ -1,4 +1,4 @@
-"""Choose the recency half-life (`Settings.recency_half_life`, assistant.recency).
+"""Choose the recency half-life (`Settings.recency_half_life`, assistant.retrieve.recency).
 
 Corpus: tests/data/news/recency/stories.jsonl, five stories in three dated versions each
 (different figures; versions 1 day to 2 months apart) and five newer articles on other

@@ -21,9 +21,9 @@ import httpx
 import openai
 import pytest
 
-from assistant.errors import ConfigError
-from assistant.keys import KeyStore
-from assistant.settings import Settings
+from assistant.core.errors import ConfigError
+from assistant.serve.keys import KeyStore
+from assistant.core.settings import Settings
 from conftest import ARTIFACTS, ROOT, SEEDS, TERRITORY_Q, free_port
 from test_backends import chroma_server  # noqa: F401  (the `chroma run` fixture)
 
@@ -446,7 +446,7 @@ def test_oversized_bodies_get_413(keyed: tuple[Server, dict[str, str]]):
 
 
 def test_open_api_refuses_a_public_address_without_keys(tmp_path: Path):
-    from assistant.api_guard import Gate
+    from assistant.serve.api_access import Gate
 
     settings = Settings.load(index=tmp_path / "index")
     with pytest.raises(ConfigError, match="assistant keys create"):
@@ -488,7 +488,7 @@ def test_cross_origin_writes_are_refused(server: Server):
 
 
 def test_allowed_hosts():
-    from assistant.api_guard import allowed_hosts, host_name
+    from assistant.serve.api_access import allowed_hosts, host_name
 
     assert allowed_hosts("127.0.0.1", "") == {"127.0.0.1", "localhost", "::1"}
     assert "10.0.0.5" in allowed_hosts("10.0.0.5", "") and "api.example.org" in allowed_hosts("10.0.0.5", "api.example.org")
@@ -498,7 +498,7 @@ def test_allowed_hosts():
 
 
 def test_removing_the_key_file_does_not_open_a_public_server(tmp_path: Path):
-    from assistant.api_guard import ApiError, Gate
+    from assistant.serve.api_access import ApiError, Gate
 
     settings = Settings.load(index=tmp_path / "index")
     KeyStore(settings.api_keys_path).create("k")
@@ -512,8 +512,8 @@ def test_removing_the_key_file_does_not_open_a_public_server(tmp_path: Path):
 
 
 def test_a_broken_key_file_never_opens_the_api(tmp_path: Path):
-    from assistant.api_guard import ApiError, Gate
-    from assistant.keys import ApiKeyError
+    from assistant.serve.api_access import ApiError, Gate
+    from assistant.serve.keys import ApiKeyError
 
     settings = Settings.load(index=tmp_path / "index")
     gate = Gate(settings, "127.0.0.1")
@@ -573,7 +573,7 @@ def test_a_refused_upload_leaves_no_file(server: Server):
 
 
 def test_finished_jobs_are_pruned(tmp_path: Path):
-    from assistant.jobs import JobStore
+    from assistant.serve.jobs import JobStore
 
     store = JobStore(tmp_path / "state.sqlite3")
     jobs = [store.create([f"f{i}"]) for i in range(6)]
@@ -586,7 +586,7 @@ def test_finished_jobs_are_pruned(tmp_path: Path):
 
 
 def test_a_job_whose_worker_process_died_is_reported_failed(tmp_path: Path):
-    from assistant.jobs import JobStore
+    from assistant.serve.jobs import JobStore
 
     store = JobStore(tmp_path / "state.sqlite3")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -601,8 +601,8 @@ def test_a_job_whose_worker_process_died_is_reported_failed(tmp_path: Path):
 
 
 def test_job_record_returned_is_not_changed_by_the_ingest_thread(tmp_path: Path):
-    from assistant.jobs import JobRunner, JobStore
-    from assistant.types import IngestReport
+    from assistant.serve.jobs import JobRunner, JobStore
+    from assistant.core.data import IngestReport
 
     release = threading.Event()
 
@@ -626,7 +626,7 @@ def test_job_record_returned_is_not_changed_by_the_ingest_thread(tmp_path: Path)
 def test_rate_buckets_of_idle_clients_are_dropped(tmp_path: Path):
     import sqlite3
 
-    from assistant.ratelimit import RateLimiter
+    from assistant.serve.ratelimit import RateLimiter
 
     limiter = RateLimiter(tmp_path / "state.sqlite3")
     for i in range(5):

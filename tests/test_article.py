@@ -1,4 +1,4 @@
-from assistant.article import shape
+from assistant.ingest.article import shape
 from conftest import SEEDS
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Answer, Assistant, to_dict
-from assistant.errors import EmbedderMismatch, IndexNotFound, InvalidQuestion
+from assistant.core.errors import EmbedderMismatch, IndexNotFound, InvalidQuestion
 from conftest import TERRITORY_Q
 
 SEED_QUESTIONS = [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.errors import ModelUnavailable, StoreUnavailable
+from assistant.core.errors import ModelUnavailable, StoreUnavailable
 from conftest import SEEDS, TERRITORY_Q, free_port
 from fake_openai import FakeOpenAI
 

@@ -1,5 +1,5 @@
-from assistant.chunk import Chunker
-from assistant.load import load_paths
+from assistant.ingest.chunk import Chunker
+from assistant.ingest.load import load_paths
 from conftest import SEEDS
 
 
@@ -20,7 +20,7 @@ def test_seed_chunks_have_exact_offsets_and_fit_the_budget():
 
 
 def test_long_sentence_is_cut_at_word_boundaries():
-    from assistant.types import Document
+    from assistant.core.data import Document
 
     text = " ".join(f"word{i}" for i in range(400))
     doc = Document(id="d", title="t", source="s", text=text, content_hash="h" * 64)

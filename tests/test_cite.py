@@ -1,6 +1,6 @@
-from assistant import verify
-from assistant.cite import Checker, best_span, is_refusal, lexical_support, parse
-from assistant.support import THRESHOLD
+from assistant.answer import verify
+from assistant.answer.cite import Checker, best_span, is_refusal, lexical_support, parse
+from assistant.answer.support import THRESHOLD
 
 P1 = "Russian forces advanced, with Ukraine losing 502 square kilometers in July. Moscow occupies a fifth of Ukraine."
 P2 = "A recent attack on Kyiv killed 31 people, including five children."

@@ -1,12 +1,12 @@
-"""Date normalisation (assistant.dates): what articles, pages and feeds write, as ISO 8601."""
+"""Date normalisation (assistant.core.dates): what articles, pages and feeds write, as ISO 8601."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
 import pytest
 
-from assistant.dates import day, normalize, parse_day
-from assistant.errors import InvalidFilter
+from assistant.core.dates import day, normalize, parse_day
+from assistant.core.errors import InvalidFilter
 
 
 @pytest.mark.parametrize("raw, iso", [

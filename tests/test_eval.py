@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.errors import ConfigError
-from assistant.evaluate import EvalConfig, check_thresholds, evaluate, load_gold
+from assistant.core.errors import ConfigError
+from assistant.evaluation.runner import EvalConfig, check_thresholds, evaluate, load_gold
 
 from conftest import ROOT, SEEDS, TERRITORY_Q
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.errors import IndexLocked, StoreUnavailable
+from assistant.core.errors import IndexLocked, StoreUnavailable
 
 from conftest import ROOT, SEEDS, TERRITORY_Q, free_port
 from fake_openai import FakeOpenAI
@@ -104,7 +104,7 @@ def test_reopen_after_clean_exit_with_a_single_chunk(tmp_path):
 def test_a_second_writer_is_refused_with_a_clear_message(tmp_path, seeds_copy):
     index = tmp_path / "index"
     Assistant(index=index).ingest([seeds_copy])
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom assistant.lock import WriteLock\n"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom assistant.index.lock import WriteLock\n"
                                "with WriteLock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(120)",
                                str(index)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:

@@ -1,4 +1,4 @@
-"""Date and outlet filters (assistant.filters) through the real pipeline: embedded Chroma,
+"""Date and outlet filters (assistant.retrieve.filters) through the real pipeline: embedded Chroma,
 BM25 and `Assistant.retrieve`/`ask`. A filtered question never sees an article outside
 the filter, however selective the filter is."""
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.errors import InvalidFilter
-from assistant.filters import Filters
+from assistant.core.errors import InvalidFilter
+from assistant.retrieve.filters import Filters
 
 OUTLETS = ["Elden Gazette", "Coastal Herald", "Bay Times", "Valley Ledger"]
 TOPICS = ["harbor bridge repairs", "ferry timetable", "council budget vote", "market hall roof",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.errors import ConfigError
-from assistant.halueval import DEV, read_lines, score_checker, score_summaries
+from assistant.core.errors import ConfigError
+from assistant.evaluation.halueval import DEV, read_lines, score_checker, score_summaries
 
 
 def test_checker_separates_right_from_hallucinated_answers():

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.errors import DiskFull, IndexDamaged
+from assistant.core.errors import DiskFull, IndexDamaged
 
 from conftest import ROOT, TERRITORY_Q
 
@@ -213,8 +213,8 @@ def test_a_full_disk_says_so_and_loses_nothing(tmp_path, seeds_copy):
 def test_a_crash_before_the_commit_point_keeps_the_old_version_readable(tmp_path, seeds_copy):
     """put_many writes a new version's text before the document record (the commit point):
     stopped right there, the old version must still be whole and retrievable."""
-    from assistant.load import load_paths
-    from assistant.store import text_id
+    from assistant.ingest.load import load_paths
+    from assistant.index.store import text_id
 
     index = tmp_path / "index"
     Assistant(index=index).ingest([seeds_copy])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, to_dict
-from assistant.local_llm import available
+from assistant.models.local_llm import available
 
 from conftest import ARTIFACTS, ROOT, SEEDS, TERRITORY_Q, free_port
 from fake_openai import FakeOpenAI
@@ -261,7 +261,7 @@ def test_multilingual_injections_are_never_cited_or_supported(tmp_path, backend)
 def test_instruction_detector_rates_on_both_splits():
     """Recall on injected instructions and false positives on benign sentences that merely
     mention instructions, AI or orders (tuned on dev; test reported as measured)."""
-    from assistant.guard import is_instruction
+    from assistant.answer.injection import is_instruction
 
     rates = {}
     for split in ("dev", "test"):
@@ -306,7 +306,7 @@ def test_benign_sentences_about_instructions_are_still_evidence(tmp_path):
     'Data: data:text/html;base64,PHNjcmlwdD4= here.',
 ])
 def test_strip_links_leaves_no_outside_url_in_any_form(text):
-    from assistant.guard import strip_links
+    from assistant.answer.injection import strip_links
 
     out = strip_links(text)
     assert "evil.example" not in out and "javascript:" not in out and "data:" not in out.replace("Data:", "")
@@ -315,7 +315,7 @@ def test_strip_links_leaves_no_outside_url_in_any_form(text):
 
 
 def test_strip_links_keeps_allowed_hosts_and_plain_text():
-    from assistant.guard import strip_links
+    from assistant.answer.injection import strip_links
 
     assert strip_links("Read https://news.example/a and //news.example/b.", ["news.example"]) == \
         "Read https://news.example/a and //news.example/b."

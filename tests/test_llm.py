@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.errors import AuthenticationFailed, ContextTooLong, ModelNotFound, ModelUnavailable, RateLimited
-from assistant.generate import OpenAIGenerator, count_tokens
+from assistant.core.errors import AuthenticationFailed, ContextTooLong, ModelNotFound, ModelUnavailable, RateLimited
+from assistant.core.tokens import count_tokens
+from assistant.models.generate import OpenAIGenerator
 
 from conftest import ROOT, TERRITORY_Q, free_port
 from fake_openai import FakeOpenAI, Script
@@ -253,7 +254,7 @@ def test_llm_judge_decides_support_when_enabled(bot, fake):
 
 
 def test_a_malformed_base_url_is_a_config_error_naming_the_setting(bot, monkeypatch):
-    from assistant.errors import ConfigError
+    from assistant.core.errors import ConfigError
 
     for url in ("http://[::1/v1", "localhost:11434/v1", "http://127.0.0.1:99999/v1", "http:///v1"):
         with pytest.raises(ConfigError, match=r"ASSISTANT_LLM_BASE_URL .*use one like http://127\.0\.0\.1:11434/v1"):

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import LoadError
-from assistant.load import load_file, load_paths
+from assistant.core.errors import LoadError
+from assistant.ingest.load import load_file, load_paths
 
 MB = 1_000_000
 

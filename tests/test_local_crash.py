@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, errors
-from assistant.local_llm import LocalLLMServer
+from assistant import Assistant
+
+from assistant.core import errors
+from assistant.models.local_llm import LocalLLMServer
 
 from conftest import ROOT, TERRITORY_Q
 

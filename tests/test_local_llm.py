@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from assistant import Assistant
-from assistant.local_llm import available
+from assistant.models.local_llm import available
 
 from conftest import TERRITORY_Q
 

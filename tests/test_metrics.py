@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from assistant import metrics
+from assistant.evaluation import metrics
 
 
 def test_squad_normalisation_em_f1_and_containment():
@@ -30,7 +30,7 @@ def test_retrieval_scores():
 
 
 def test_alce_citation_recall_and_precision():
-    from assistant.support import THRESHOLD
+    from assistant.answer.support import THRESHOLD
 
     support = metrics.checker_support(THRESHOLD)
     good, other = "Ukraine lost 502 square kilometers in July.", "Kyiv was attacked."

@@ -73,7 +73,7 @@ def test_timeline_is_in_date_order_with_one_line_per_sentence(bot):
 
 
 def test_timeline_refuses_an_empty_topic(bot):
-    from assistant.errors import InvalidQuestion
+    from assistant.core.errors import InvalidQuestion
 
     with pytest.raises(InvalidQuestion):
         bot.timeline("   ")
@@ -133,8 +133,8 @@ def test_an_llm_sees_each_sources_outlet_and_date_and_is_asked_to_order_by_date(
 
 
 def test_an_answer_from_several_dated_articles_is_put_in_date_order():
-    from assistant.news import in_date_order
-    from assistant.types import Answer, Citation, Sentence
+    from assistant.news.annotate import in_date_order
+    from assistant.core.data import Answer, Citation, Sentence
 
     def cite(n, doc, day):
         return Citation(n=n, doc_id=doc, title=doc, source=doc, chunk_id=f"{doc}-0", quote=f"q{n}", start=0, end=2,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.load import load_file, load_paths
+from assistant.ingest.load import load_file, load_paths
 
 NEWS = Path(__file__).parent / "data" / "news"
 MB = 10_000_000

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import newsqa
-from assistant.errors import ConfigError
-from assistant.evaluate import load_gold
+from assistant.evaluation import newsqa
+from assistant.core.errors import ConfigError
+from assistant.evaluation.runner import load_gold
 
 from conftest import ROOT
 
@@ -135,7 +135,7 @@ def test_runner_indexes_the_corpus_once_and_reports_by_type(raw: list[dict], tmp
 
 def test_removal_mode_restores_every_passage(tmp_path: Path):
     from assistant import Assistant
-    from assistant.halueval import run_removal
+    from assistant.evaluation.halueval import run_removal
 
     results = run_removal(1, 4, tmp_path)
     assert results["questions"] == 4 and 0.0 <= results["refusal_rate"] <= 1.0

@@ -20,8 +20,13 @@ pytestmark = pytest.mark.slow
 
 # What a source distribution would hold; everything else (the venv, the index, build output)
 # stays behind so the build cannot write into the working tree or pick up stale artifacts.
-NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", ".wheels", "build", "dist", "*.egg-info", "__pycache__",
-                                    ".pytest_cache", "index", "test-artifacts", "results", "runs")
+_NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", ".venv-*", ".wheels", "build", "dist", "*.egg-info", "__pycache__",
+                                     ".pytest_cache", "test-artifacts", "results", "runs")
+
+
+def NOT_SOURCE(folder: str, names: list[str]) -> set[str]:
+    """What the copy leaves out; the index data directory only at the top (`assistant/index/` is code)."""
+    return set(_NOT_SOURCE(folder, names)) | ({"index"} if Path(folder) == ROOT else set())
 
 # Runs inside the clean venv: the installed package, the real pipeline, the fake server's URL.
 CLIENT = """

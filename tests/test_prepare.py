@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, errors
-from assistant.chunk import Chunker
-from assistant.embed import make_embedder
-from assistant.prepare import Prepared, Preparer
-from assistant.settings import Settings
-from assistant.types import Document
+from assistant import Assistant
+
+from assistant.core import errors
+from assistant.ingest.chunk import Chunker
+from assistant.models.embed import make_embedder
+from assistant.ingest.prepare import Prepared, Preparer
+from assistant.core.settings import Settings
+from assistant.core.data import Document
 
 from conftest import ROOT
 
@@ -125,11 +127,11 @@ def test_killing_the_ingest_process_ends_its_worker(tmp_path: Path):
 @linux_only
 def test_the_worker_dies_with_its_parent_in_the_middle_of_a_batch(tmp_path: Path):
     proc = run_script(tmp_path, (
-        "from assistant.chunk import Chunker\n"
-        "from assistant.embed import make_embedder\n"
-        "from assistant.prepare import Preparer\n"
-        "from assistant.settings import Settings\n"
-        "from assistant.types import Document\n"
+        "from assistant.ingest.chunk import Chunker\n"
+        "from assistant.models.embed import make_embedder\n"
+        "from assistant.ingest.prepare import Preparer\n"
+        "from assistant.core.settings import Settings\n"
+        "from assistant.core.data import Document\n"
         "if __name__ == '__main__':\n"
         "    docs = [Document(id=f'd{i}', title='t', source='s', content_hash=f'{i:064x}',\n"
         "                     text=f'Town {i} landed {i} tonnes of cod. ' * 40) for i in range(6000)]\n"

@@ -1,4 +1,4 @@
-"""Recency (assistant.recency): "latest" questions prefer the newest of several dated
+"""Recency (assistant.retrieve.recency): "latest" questions prefer the newest of several dated
 versions of a story; other questions rank exactly as without it; `as_of` is the
 reference day and hides later articles. Over tests/data/news/recency in a real index."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.recency import Recency, wants_recent
+from assistant.retrieve.recency import Recency, wants_recent
 
 DATA = Path(__file__).parent / "data" / "news" / "recency"
 QUESTIONS = [json.loads(line) for line in (DATA / "questions.jsonl").read_text().splitlines() if line.strip()]
@@ -62,7 +62,7 @@ def test_as_of_is_the_reference_and_hides_later_articles(bot):
 
 
 def test_the_answer_names_each_cited_articles_date(bot):
-    from assistant.cli import format_answer
+    from assistant.cli.shared import format_answer
 
     answer = bot.ask("How much of the Ashridge wildfire is contained as of today?")
     assert not answer.refused and "60 percent" in answer.answer

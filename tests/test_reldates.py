@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.reldates import date_hint, hints, is_future, parse_published
+from assistant.news.reldates import date_hint, hints, is_future, parse_published
 
 WED = "2025-03-05"
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.errors import ConfigError
-from assistant.keyword import KeywordIndex
-from assistant.retrieve import DENSE_WEIGHT, fuse
-from assistant.settings import Settings
+from assistant.core.errors import ConfigError
+from assistant.index.bm25 import KeywordIndex
+from assistant.retrieve.hybrid import DENSE_WEIGHT, fuse
+from assistant.core.settings import Settings
 
 
 def test_fuse_weighs_normalised_bm25_against_cosine():
@@ -63,7 +63,7 @@ def test_a_read_of_more_documents_than_the_cache_holds_returns_every_chunk(tmp_p
 
 
 def test_soft_coverage_credits_a_near_synonym_and_rerank_uses_it(tmp_path: Path):
-    from assistant.rerank import soft_coverage
+    from assistant.retrieve.rerank import soft_coverage
 
     q = "How many soldiers were killed near the river?"
     died = "Four soldiers died near the river on Monday. The army said so."

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.errors import StoreUnavailable
+from assistant.core.errors import StoreUnavailable
 
 from conftest import ROOT
 
@@ -94,7 +94,7 @@ class Soak:
                 self.versions[i] = self.versions.get(i, 0) + 1
             rows.append(article(i, self.versions.get(i, 0)))
         path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-        from assistant.load import load_paths
+        from assistant.ingest.load import load_paths
 
         hashes = {d.id: d.content_hash for d in load_paths([path], 10**8).documents}
         return ["ingest", str(path), "--verbose"], hashes

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from assistant import verify
-from assistant.halueval import score_summaries
-from assistant.support import THRESHOLD, analyse, score
+from assistant.answer import verify
+from assistant.evaluation.halueval import score_summaries
+from assistant.answer.support import THRESHOLD, analyse, score
 
 P1 = "Russian forces advanced, with Ukraine losing 502 square kilometers in July. Moscow occupies a fifth of Ukraine."
 P_MAYOR = ("Maria Lopez was elected mayor of Springfield in 2019. Before that, she had worked as a nurse "

@@ -1,4 +1,4 @@
-from assistant.text import sentence_spans, terms
+from assistant.core.text import sentence_spans, terms
 
 
 def test_sentences_respect_abbreviations_and_lines():

@@ -2,7 +2,7 @@
 conflicting figures."""
 from __future__ import annotations
 
-from assistant.timeline import Item, conflicting_figures, figures, mentions_topic, timeline, topic_items
+from assistant.news.timeline import Item, conflicting_figures, figures, mentions_topic, timeline, topic_items
 
 # 2025-03-05 is a Wednesday.
 ARTICLES = {

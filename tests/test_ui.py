@@ -72,7 +72,7 @@ def test_ui_binds_loopback_only(ui):
 
 def test_ui_shows_model_errors_as_one_escaped_line(seeded_index):
     from assistant import Assistant
-    from assistant.ui import UI
+    from assistant.serve.ui import UI
 
     secret = "sk-ui-secret-123"
     bot = Assistant(index=seeded_index, generator="openai", llm_model="m", llm_api_key=secret,
@@ -86,7 +86,7 @@ def test_ui_shows_model_errors_as_one_escaped_line(seeded_index):
 
 
 def test_upload_names_cannot_escape_the_uploads_folder():
-    from assistant.ui import safe_upload_name
+    from assistant.serve.ui import safe_upload_name
 
     assert safe_upload_name("../../etc/passwd") == "passwd"
     assert safe_upload_name("..\\..\\evil.txt") == "evil.txt"
@@ -96,8 +96,8 @@ def test_upload_names_cannot_escape_the_uploads_folder():
 
 def test_plain_text_and_sources_of_each_answer(seeded_index):
     from assistant import Assistant
-    from assistant.openai_format import answer_object
-    from assistant.ui_render import plain_text, render_answer, render_sources
+    from assistant.serve.openai_format import answer_object
+    from assistant.serve.ui_render import plain_text, render_answer, render_sources
 
     bot = Assistant(index=seeded_index)
     first, second = (answer_object(bot.ask(q)) for q in (TERRITORY_Q, "Who is Samuel Charap?"))
@@ -116,7 +116,7 @@ def test_settings_name_each_backend_state_and_refuse_an_unusable_one(seeded_inde
     from fake_openai import FakeOpenAI
 
     from assistant import Assistant
-    from assistant.ui import UI
+    from assistant.serve.ui import UI
 
     plain = UI(Assistant(index=seeded_index))
     states = plain.backend_states()

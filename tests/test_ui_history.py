@@ -1,8 +1,8 @@
-"""Saved conversations (`assistant.ui_history`): per owner, replaced tails, caps."""
+"""Saved conversations (`assistant.serve.ui_history`): per owner, replaced tails, caps."""
 from __future__ import annotations
 
-from assistant import ui_history
-from assistant.ui_history import HistoryStore
+from assistant.serve import ui_history
+from assistant.serve.ui_history import HistoryStore
 
 
 def turn(q: str) -> dict:

@@ -38,8 +38,8 @@ def writable(seeded_index: Path, tmp_path: Path):
 
 # -- HTML parse --------------------------------------------------------------------------
 def test_deep_nesting_is_refused_not_parsed_for_minutes():
-    from assistant.errors import LoadError
-    from assistant.html_text import MAX_DEPTH, extract_html
+    from assistant.core.errors import LoadError
+    from assistant.ingest.html_text import MAX_DEPTH, extract_html
 
     with pytest.raises(LoadError, match="nested"):
         extract_html("<div>x" * (MAX_DEPTH + 10))
@@ -48,8 +48,8 @@ def test_deep_nesting_is_refused_not_parsed_for_minutes():
 
 
 def test_malformed_markup_is_read_once_and_the_budget_holds(monkeypatch):
-    from assistant import html_text
-    from assistant.errors import LoadError
+    from assistant.ingest import html_text
+    from assistant.core.errors import LoadError
 
     # Each of these made the standard parser rescan to the end from every "<" (minutes).
     for unit in ("<a '", "<a", "</ ", "<?"):
@@ -63,7 +63,7 @@ def test_malformed_markup_is_read_once_and_the_budget_holds(monkeypatch):
 
 # -- uploads -------------------------------------------------------------------------------
 def test_same_name_uploads_are_kept_apart_and_links_are_never_followed(writable, tmp_path):
-    from assistant.ui import UI
+    from assistant.serve.ui import UI
 
     bot = writable()
     ui = UI(bot)
@@ -104,7 +104,7 @@ def test_same_name_uploads_are_kept_apart_and_links_are_never_followed(writable,
 
 
 def test_deleting_an_uploaded_article_removes_its_file(writable, tmp_path):
-    from assistant.ui import UI
+    from assistant.serve.ui import UI
 
     bot = writable()
     ui = UI(bot)
@@ -127,7 +127,7 @@ HOSTILE = ("See ![pixel](http://evil.example/p.png) and <img src=//evil.example/
 def test_export_renders_no_outside_link_or_image():
     from markdown_it import MarkdownIt
 
-    from assistant.ui import export_markdown
+    from assistant.serve.ui import export_markdown
 
     turns = [{"question": "Q " + HOSTILE, "answer": {"answer": HOSTILE, "citations": [
         {"n": 1, "title": HOSTILE, "doc_id": "d1", "start": 0, "end": 5, "quote": HOSTILE}]}}]
@@ -138,7 +138,7 @@ def test_export_renders_no_outside_link_or_image():
 
 
 def test_notes_are_escaped_html_never_markdown(writable):
-    from assistant.ui import build
+    from assistant.serve.ui import build
 
     config = build(writable()).get_config_file()
     kinds = {c["props"].get("elem_id"): c["type"] for c in config["components"]}
@@ -147,7 +147,7 @@ def test_notes_are_escaped_html_never_markdown(writable):
 
 # -- write actions, limits, feedback, exports ---------------------------------------------
 def test_write_actions_need_the_page_origin_and_a_user_when_login_is_on(writable):
-    from assistant.ui import UI
+    from assistant.serve.ui import UI
 
     bot = writable()
     doc = bot.documents()[0]
@@ -162,7 +162,7 @@ def test_write_actions_need_the_page_origin_and_a_user_when_login_is_on(writable
 
 
 def test_question_limit_is_per_client_not_per_session(writable):
-    from assistant.ui import UI
+    from assistant.serve.ui import UI
 
     ui = UI(writable(ui_rate_per_min=2))
     prefs = {"generator": "extractive", "top_k": 5, "retrieval": "hybrid", "answer_policy": "refuse"}
@@ -176,7 +176,7 @@ def test_question_limit_is_per_client_not_per_session(writable):
 
 
 def test_feedback_is_capped_in_rate_and_size(writable):
-    from assistant.ui import UI
+    from assistant.serve.ui import UI
 
     bot = writable(ui_feedback_per_min=2)
     ui = UI(bot)
@@ -190,8 +190,8 @@ def test_feedback_is_capped_in_rate_and_size(writable):
 
 
 def test_exports_are_private_and_one_per_session(writable, tmp_path):
-    from assistant.ui import UI
-    from assistant.ui_files import PrivateFiles
+    from assistant.serve.ui import UI
+    from assistant.serve.uploads import PrivateFiles
 
     files = PrivateFiles(str(tmp_path))
     ui = UI(writable(), files=files)
@@ -211,7 +211,7 @@ def test_exports_are_private_and_one_per_session(writable, tmp_path):
 def test_login_is_rate_limited_per_user(writable):
     from fastapi import HTTPException
 
-    from assistant.ui_guard import Limits, login_checker
+    from assistant.serve.ui_access import Limits, login_checker
 
     check = login_checker(Limits(writable(ui_login_per_min=3).settings), "ann", "right")
     assert [check("ann", "wrong") for _ in range(3)] == [False] * 3
@@ -364,7 +364,7 @@ def test_login_guessing_is_rate_limited(server):
 
 
 def test_conversations_are_private_to_each_user_and_saved_only_from_the_page(writable):
-    from assistant.ui import UI
+    from assistant.serve.ui import UI
 
     ui = UI(writable(), login=True)
     prefs = {"generator": "extractive", "top_k": 5, "retrieval": "hybrid", "answer_policy": "refuse"}

@@ -1,0 +1,143 @@
+"""The pipeline of one question: condense -> retrieve -> gate -> generate -> check citations
+-> fall back -> news annotations. The `Assistant` facade wires its parts and calls `stream`."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+from assistant.answer.cite import Checker, is_refusal
+from assistant.answer.extractive import ExtractiveGenerator, Selection
+from assistant.answer.finalize import finalize, refusal_answer
+from assistant.answer.injection import strip_links
+from assistant.answer.reading import has_content
+from assistant.core import errors
+from assistant.core.data import Answer, Passage, Usage
+from assistant.core.settings import Settings
+from assistant.index.index import Index
+from assistant.models.embed import Embedder
+from assistant.models.generate import Generator, OpenAIGenerator, StreamEnd
+from assistant.news.annotate import annotate, in_date_order, with_conflicts
+from assistant.retrieve.condense import condense
+from assistant.retrieve.filters import Filters
+from assistant.retrieve.search import search
+
+History = Sequence[tuple[str, str]]
+
+
+@dataclass
+class AnswerPipeline:
+    """One question's trip through the stages, over an index, an embedder and a backend."""
+
+    settings: Settings
+    index: Index
+    embedder: Embedder
+    generator: Generator
+
+    def stream(self, question: str, history: History, top_k: int | None,
+               filters: Filters | None) -> Iterator[str | Answer]:
+        """Text deltas of the draft as it is generated, then the checked `Answer` (see
+        `Assistant.stream` for the policy)."""
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        keyword = self.index.keyword()
+        stories = self.index.stories()
+        if not keyword.size:
+            raise errors.IndexNotFound("no documents in the index yet: run `assistant ingest seeds/` "
+                                       "(or upload articles in the UI)")
+        gen = self.generator
+        if not has_content(question):
+            timings["total"] = _ms(t0)
+            yield refusal_answer(question, [], timings, reason="invalid", backend=gen.name, model=gen.model,
+                                 confidence=0.0)
+            return
+        query, usage = self.condense(question, history)
+        if history:
+            timings["condense"] = _ms(t0)
+        tr = time.perf_counter()
+        passages = search(query, top_k or self.settings.top_k, settings=self.settings, store=self.index.store,
+                          embedder=self.embedder, keyword=keyword, stories=stories, filters=filters,
+                          question=question)
+        passages = gen.fit(question, passages, history)
+        timings["retrieve"] = _ms(tr)
+        t1 = time.perf_counter()
+        extractive = gen if isinstance(gen, ExtractiveGenerator) else \
+            ExtractiveGenerator(idf=self.index.idf, embed=self.embedder.embed)
+        selection = extractive.select(query, passages)
+        meta = dict(backend=gen.name, model=gen.model, usage=usage, confidence=selection.confidence,
+                    standalone_question=query if query != question else None)
+        parts: list[str] = []
+        end = StreamEnd("stop", True)
+        if selection.answerable:
+            pieces = extractive.draft(selection) if gen is extractive else gen.stream(question, passages, history)
+            for piece in pieces:
+                if isinstance(piece, Usage):
+                    usage = usage + piece
+                elif isinstance(piece, StreamEnd):
+                    end = piece
+                else:
+                    parts.append(piece)
+                    yield piece
+        timings["generate"] = _ms(t1)
+        t2 = time.perf_counter()
+        link_hosts = self.settings.link_hosts.split(",") if self.settings.link_hosts else ()
+        draft = strip_links("".join(parts), link_hosts)
+        meta.update(usage=usage, incomplete=not end.complete)
+        if not selection.answerable:
+            answer = refusal_answer(question, passages, timings, reason=selection.refusal or "no_evidence", **meta)
+        elif is_refusal(draft) or not draft.strip():
+            answer = refusal_answer(question, passages, timings, reason="no_evidence", **meta)
+        else:
+            answer = self._checked(question, draft, passages, selection, extractive, end, timings, meta)
+        answer = annotate(with_conflicts(in_date_order(answer), passages), stories, self.index.store.document)
+        timings["cite"] = _ms(t2)
+        timings["total"] = _ms(t0)
+        yield dataclasses.replace(answer, timings_ms=dict(timings))
+
+    def _checked(self, question: str, draft: str, passages: list[Passage], selection: Selection,
+                 extractive: ExtractiveGenerator, end: StreamEnd, timings: dict[str, float],
+                 meta: dict) -> Answer:
+        """The draft with its citations checked. An LLM draft that fails the check (or, from a
+        model flagged `must_agree`, does not state the extractive short answer) is replaced
+        by the checked extractive answer, marked by `backend` and `warning`."""
+        gen, policy = self.generator, self.settings.answer_policy
+        judge = gen.judge if self.settings.judge == "llm" and isinstance(gen, OpenAIGenerator) else None
+        checker = Checker(threshold=self.settings.min_support, judge=judge)
+        answer = finalize(question, draft, passages, checker, timings, policy=policy, **meta)
+        disagrees = getattr(gen, "must_agree", False) and not answer.refused and not _states(answer, selection.short)
+        if (answer.refused or disagrees) and gen is not extractive:
+            fallback = finalize(question, "".join(extractive.draft(selection)), passages, checker, timings,
+                                policy=policy, **(meta | dict(incomplete=False)))
+            if not fallback.refused:
+                why = "did not state the answer the evidence gives" if disagrees else "failed the citation check"
+                note = (f"the {gen.name} model's answer {why}; this is the extractive "
+                        f"answer (verbatim sentences of the articles) instead")
+                answer = dataclasses.replace(fallback, backend=f"extractive (fallback from {gen.name})",
+                                             warning="; ".join(filter(None, [fallback.warning, note])))
+        if answer.incomplete and not answer.refused:
+            note = f"the answer was cut off ({end.finish_reason or 'stream ended early'}); it may be incomplete"
+            answer = dataclasses.replace(answer, warning="; ".join(filter(None, [answer.warning, note])))
+        return answer
+
+    def condense(self, question: str, history: History) -> tuple[str, Usage]:
+        """The retrieval query. An LLM endpoint rewrites a follow-up; the extractive answerer
+        and the tiny local model (too small to rewrite reliably) use the rules."""
+        gen = self.generator
+        if history and isinstance(gen, OpenAIGenerator) and gen.name == "openai":
+            return gen.condense(question, history)
+        return condense(question, history), Usage()
+
+
+def _states(answer: Answer, short: str | None) -> bool:
+    """True when `answer` states `short` (case- and space-insensitive); False when there
+    is no short answer to agree with (an open question: the verbatim evidence is safer
+    than a tiny model's paraphrase, which the checker cannot judge for relevance)."""
+    if not short:
+        return False
+    norm = lambda t: " ".join(t.lower().split())  # noqa: E731
+    return norm(short) in norm(answer.answer)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
