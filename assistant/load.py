@@ -15,6 +15,7 @@ from .article import shape
 from .errors import LoadError
 from .html_text import extract_html, visible_markdown
 from .news_meta import page_meta
+from .text import INVALID_UNICODE, has_lone_surrogate
 from .types import Document, Skipped
 
 SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".json", ".jsonl", ".rss", ".atom", ".xml",
@@ -28,6 +29,7 @@ class Loaded:
     documents: list[Document]
     skipped: list[Skipped]
     collections: list["Collection"] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)  # document id -> the file it was loaded from (resolved)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def load_paths(paths: list[str | Path], max_bytes: int) -> Loaded:
                 docs.append(doc)
             else:
                 skipped.append(Skipped(str(f), f"id {doc.id!r} already used in {owner[doc.id]}"))
-    return Loaded(docs, skipped, collections)
+    return Loaded(docs, skipped, collections, {d.id: str(owner[d.id].resolve()) for d in docs})
 
 
 def load_file(path: Path, max_bytes: int, skipped: list[Skipped] | None = None,
@@ -343,6 +345,8 @@ def make_document(text: str, source: str, doc_id: str, title: str | None,
     Raises LoadError for binary, empty or mostly unprintable text."""
     if "\x00" in text:
         raise LoadError("binary content (NUL bytes), not text")
+    if any(has_lone_surrogate(v) for v in (text, title, url, outlet, source) if v):
+        raise LoadError(f"{INVALID_UNICODE} in its text or fields: fix the record's escapes")
     text = _INVISIBLE.sub("", text)
     title = _INVISIBLE.sub("", title) if title else title
     if not text.strip():

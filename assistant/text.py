@@ -33,6 +33,16 @@ STOPWORDS = frozenset(
 )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+INVALID_UNICODE = "invalid Unicode (a lone surrogate, e.g. a \\ud800 escape in JSON)"
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True when `text` holds a code point in U+D800-U+DFFF, which no UTF-8 text can: JSON
+    lets a client send one ("\\ud800"), and storing, hashing or sending it back then fails."""
+    return bool(_SURROGATE.search(text))
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Split `text[start:end]` into sentences; returns (start, end) offsets into `text`,
     stripped of surrounding whitespace. Line breaks always end a sentence (headlines,
