@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import errors, openai_format
-from .api_guard import ApiError, BodyLimit, Gate, HostGuard, allowed_hosts, error_body, from_assistant_error, make_redactor
+from .api_guard import ApiError, BodyLimit, Gate, HostGuard, KeyCheck, allowed_hosts, error_body, from_assistant_error, make_redactor
 from .api_metrics import ApiMetrics, RequestMetrics
 from .api_documents import DocumentRoutes
 from .facade import Assistant
@@ -106,8 +106,12 @@ class Service:
             return self._variants[generator]
 
     def auth(self, scope: str) -> Any:
-        """A route dependency: the request's key must be valid, have `scope` and be under its rate."""
+        """A route dependency: the request's key must be valid, have `scope` and be under its
+        rate. `KeyCheck` has normally checked it before the body was read; this checks again
+        only if the middleware judged the route by another scope (never twice otherwise)."""
         def check(request: Request) -> None:
+            if request.scope.get("news_assistant.scope") == scope:
+                return
             client = request.client.host if request.client else "unknown"
             self.gate.check(request.headers.get("authorization"), client, scope)
         return Depends(check)
@@ -173,6 +177,7 @@ def _add_middleware(app: FastAPI, service: Service) -> None:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodyLimit, max_bytes=int(service.settings.api_max_body_mb * 1_000_000))
+    app.add_middleware(KeyCheck, gate=service.gate, redact=service.redact)  # before any body is read
     app.add_middleware(HostGuard, hosts=allowed_hosts(service.host, service.settings.api_allowed_hosts), origins=origins)
     app.add_middleware(RequestMetrics, metrics=service.metrics)
 

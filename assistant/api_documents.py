@@ -18,8 +18,9 @@ from .api_guard import ApiError
 from .jobs import JobRunner, JobStore
 from .load import SUPPORTED, suffix_of
 from .openai_format import public_source
+from .private import private_dir
 from .types import IngestReport, to_dict
-from .ui_files import drop_upload
+from .ui_files import drop_upload, shorten_name
 
 if TYPE_CHECKING:
     from .api import Service
@@ -31,8 +32,8 @@ JSONL_TYPES = ("application/jsonl", "application/x-ndjson", "application/x-jsonl
 def safe_name(name: str) -> str:
     """A file name that stays inside the upload folder: no directories, no odd characters."""
     base = re.split(r"[\\/]", name or "")[-1]
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip(".-")[:100]
-    return base or "upload"
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip(".-")
+    return shorten_name(base, 100) if base else "upload"
 
 
 class DocumentRoutes:
@@ -91,11 +92,11 @@ class DocumentRoutes:
         return JSONResponse(job, status_code=202, headers={"Location": f"/v1/jobs/{job['id']}"})
 
     async def _save_body(self, request: Request, suffix: str, name: str | None) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         tmp = self.folder / f".incoming-{secrets.token_hex(8)}{suffix}"
         digest, size = hashlib.sha256(), 0
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
             with os.fdopen(fd, "wb") as f:
                 async for part in request.stream():
                     digest.update(part)
@@ -125,7 +126,7 @@ class DocumentRoutes:
             for name in names:  # all checked before any is written
                 if suffix_of(Path(name)) not in SUPPORTED:
                     raise ApiError(400, f"{name}: unsupported file type; use {' '.join(SUPPORTED)}", "unsupported_file")
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_dir(self.folder)
             return [await anyio.to_thread.run_sync(_store, upload.file, self.folder, name)
                     for upload, name in zip(uploads, names)]
         finally:
@@ -187,13 +188,13 @@ def _store(src: Any, folder: Path, name: str) -> Path:
     tmp = folder / f".incoming-{secrets.token_hex(8)}"
     digest = hashlib.sha256()
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         with os.fdopen(fd, "wb") as f:
             while block := src.read(1 << 20):
                 digest.update(block)
                 f.write(block)
         sub = folder / digest.hexdigest()[:16]
-        sub.mkdir(exist_ok=True)
+        sub.mkdir(mode=0o700, exist_ok=True)
         dest = sub / name
         os.replace(tmp, dest)  # replaces a link at dest itself, never its target
         return dest

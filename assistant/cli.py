@@ -188,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("chromadb", "httpx", "httpx2", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    # The index, uploads, conversations and state files are private: 0700 directories and
+    # 0600 files for everything this process and its workers create.
+    mask = os.umask(0o077)
+    os.umask(mask | 0o077)
     try:
         return COMMANDS[args.command](args)
     except AssistantError as e:
@@ -195,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        os.umask(mask)  # a caller of main() in-process gets its own umask back
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -370,6 +376,8 @@ def cmd_api(args: argparse.Namespace) -> int:
     overrides.update(index=args.index, api_host=args.host, api_port=args.port, api_workers=args.workers)
     settings = Settings.load(**overrides)
     host, port, workers = settings.api_host, settings.api_port, settings.api_workers
+    # X-Forwarded-For only from ASSISTANT_TRUSTED_PROXIES: it picks the rate-limit bucket.
+    proxies = {"proxy_headers": bool(settings.forwarded_allow_ips), "forwarded_allow_ips": settings.forwarded_allow_ips}
     import uvicorn
 
     if workers == 1:
@@ -377,7 +385,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
         app = create_app(settings, host=host)
         print(f"assistant api on http://{host}:{port} (OpenAPI docs at /docs)", file=sys.stderr)
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning", **proxies)
         return 0
     from .api_guard import Gate
 
@@ -387,7 +395,8 @@ def cmd_api(args: argparse.Namespace) -> int:
         if value is not None:
             os.environ[f"ASSISTANT_{name.upper()}"] = str(value)
     _metrics_dir(settings.index_path / "api-metrics")
-    uvicorn.run("assistant.api:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    uvicorn.run("assistant.api:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning",
+                **proxies)
     return 0
 
 

@@ -4,6 +4,7 @@ The CLI, the Gradio UI and the evaluation all go through this class."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -25,10 +26,12 @@ from .keyword import KeywordIndex
 from .load import load_paths
 from .news import TimelineEntry, annotate, build_timeline, in_date_order, with_conflicts
 from .prepare import Preparer
+from .private import private_dir
 from .recency import Recency, wants_recent
 from .repair import RepairReport, repair_index
 from .retrieve import HybridRetriever
 from .story_catalog import StoryCatalog, one_per_story
+from .text import INVALID_UNICODE, has_lone_surrogate
 from .settings import Settings
 from .store import ChromaStore
 from .types import Answer, Document, DocumentInfo, IngestReport, Passage, Usage
@@ -115,9 +118,9 @@ class Assistant:
         import json
 
         path = self.settings.index_path / "feedback.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         record = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **entry}
-        with open(path, "a", encoding="utf-8") as f:
+        with open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
         return path
 
@@ -147,7 +150,7 @@ class Assistant:
         workers = self.settings.ingest_workers if len(loaded.documents) >= PARALLEL_MIN_DOCS else 0
         with Preparer(self.settings, self._chunker, self.embedder, workers) as prep:
             return ingest_documents(self.index, loaded.documents, prep, loaded.skipped, progress, on_document,
-                                    loaded.collections)
+                                    loaded.collections, loaded.origins)
 
     def repair(self, progress: Progress | None = None) -> RepairReport:
         """Rebuild the vector and BM25 indexes from the article texts the index itself holds
@@ -202,6 +205,9 @@ class Assistant:
         question without one. A question with nothing to look up ("[1]", "?") is
         refused as "invalid" without retrieval."""
         question = _one_line(question, "question", 2000, "type a question about the articles")
+        if any(has_lone_surrogate(f"{q}{a}") for q, a in history):
+            raise errors.InvalidQuestion(f"the conversation history contains {INVALID_UNICODE}: remove that "
+                                         "character and send it again")
         filters = Filters.parse(since, until, outlet, as_of)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -252,11 +258,13 @@ class Assistant:
         elif is_refusal(draft) or not draft.strip():
             answer = refusal_answer(question, passages, timings, reason="no_evidence", **meta)
         else:
-            answer = finalize(question, draft, passages, checker, timings, policy=self.settings.answer_policy, **meta)
+            answer = finalize(question, draft, passages, checker, timings, policy=self.settings.answer_policy,
+                              drop_unsupported=gen is extractive, **meta)
             disagrees = getattr(gen, "must_agree", False) and not answer.refused and not _states(answer, selection.short)
             if (answer.refused or disagrees) and gen is not extractive:  # the LLM draft failed the check, or disagrees
                 fallback = finalize(question, "".join(extractive.draft(selection)), passages, checker, timings,
-                                    policy=self.settings.answer_policy, **(meta | dict(incomplete=False)))
+                                    policy=self.settings.answer_policy, drop_unsupported=True,
+                                    **(meta | dict(incomplete=False)))
                 if not fallback.refused:
                     why = "did not state the answer the evidence gives" if disagrees else "failed the citation check"
                     note = (f"the {gen.name} model's answer {why}; this is the extractive "
@@ -326,8 +334,11 @@ def _states(answer: Answer, short: str | None) -> bool:
 
 
 def _one_line(text: str | None, what: str, limit: int, hint: str) -> str:
-    """`text` with its whitespace collapsed; InvalidQuestion when it is empty or too long."""
+    """`text` with its whitespace collapsed; InvalidQuestion when it is empty, too long or
+    not valid Unicode (a lone surrogate)."""
     text = " ".join((text or "").split())
+    if has_lone_surrogate(text):
+        raise errors.InvalidQuestion(f"the {what} contains {INVALID_UNICODE}: remove that character and send it again")
     if not text:
         raise errors.InvalidQuestion(f"the {what} is empty: {hint}")
     if len(text) > limit:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 from .embed import Embedder
 from .keyword import KeywordIndex
 from .lock import WriteLock
+from .private import private_dir
 from .settings import Settings
 from .store import ChromaStore
 from .story_catalog import StoryCatalog
@@ -126,7 +127,7 @@ class Index:
             if self.pending.exists():
                 self.store.remove_orphans()
             keyword = self.keyword().clone()
-            self.pending.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.pending.parent)
             self.pending.touch()
             yield keyword
             self.settle(keyword)
