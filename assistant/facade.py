@@ -10,7 +10,9 @@ from typing import Any, Callable, Iterator, Sequence
 from assistant.answer.generators import GeneratorParts, make_generator
 from assistant.answer.pipeline import AnswerPipeline, History
 from assistant.core.data import Answer, Document, DocumentInfo, IngestReport, Passage
+from assistant.core.errors import InvalidQuestion
 from assistant.core.settings import Settings
+from assistant.core.text import INVALID_UNICODE, has_lone_surrogate
 from assistant.core.validate import one_line
 from assistant.index.bm25 import KeywordIndex
 from assistant.index.index import Index
@@ -113,7 +115,7 @@ class Assistant:
         workers = self.settings.ingest_workers if len(loaded.documents) >= PARALLEL_MIN_DOCS else 0
         with Preparer(self.settings, self._chunker, self.embedder, workers) as prep:
             return ingest_documents(self.index, loaded.documents, prep, loaded.skipped, progress, on_document,
-                                    loaded.collections)
+                                    loaded.collections, loaded.origins)
 
     def repair(self, progress: Progress | None = None) -> RepairReport:
         """Rebuild the vector and BM25 indexes from the article texts the index itself holds
@@ -168,6 +170,9 @@ class Assistant:
         question without one. A question with nothing to look up ("[1]", "?") is
         refused as "invalid" without retrieval."""
         question = one_line(question, "question", 2000, "type a question about the articles")
+        if any(has_lone_surrogate(f"{q}{a}") for q, a in history):
+            raise InvalidQuestion(f"the conversation history contains {INVALID_UNICODE}: remove that "
+                                  "character and send it again")
         filters = Filters.parse(since, until, outlet, as_of)
         pipeline = AnswerPipeline(self.settings, self.index, self.embedder, self.generator)
         yield from pipeline.stream(question, history, top_k, filters)

@@ -708,3 +708,159 @@ def test_two_api_processes_share_a_chroma_server(chroma_server: str, tmp_path: P
     finally:
         for s in servers:
             s.stop()
+
+
+# -- issue 25: ownership of ids, proxies, keys before bodies, Unicode, citations, modes, hosts ------
+JSONL = {"Content-Type": "application/jsonl"}
+
+
+def raw_http(port: int, request: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(request)
+        return s.recv(4096)
+
+
+def test_an_upload_never_replaces_another_sources_document(server: Server):
+    with server.http() as http:
+        seed = next(d for d in http.get("/v1/documents").json()["data"] if d["source"].endswith(".txt"))
+        text = http.get(f"/v1/documents/{seed['id']}").json()["text"]
+        record = json.dumps({"id": seed["id"], "title": "Planted", "text": "A planted story that takes the seed's id."})
+        body = wait_job(http, http.post("/v1/documents", content=record + "\n", headers=JSONL).json())
+        form = wait_job(http, http.post("/v1/documents", files=[("file", ("take.jsonl", record.encode(), "x"))]).json())
+        for job in (body, form):
+            assert job["status"] == "succeeded" and job["result"]["updated"] == [] == job["result"]["added"], job
+            (skip,) = job["result"]["skipped"]
+            assert skip["reason"] == (f"id {seed['id']!r} belongs to another source (seeds/{seed['source']}): "
+                                      "use a different id or delete it first")
+            assert str(ROOT) not in json.dumps(job)
+        assert http.get(f"/v1/documents/{seed['id']}").json()["text"] == text
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies(seeded_index: Path, tmp_path: Path):
+    """X-Forwarded-For picks the rate-limit bucket of an open API: a local client must not pick
+    a fresh one per request (uvicorn's default trusts 127.0.0.1); a listed proxy is believed."""
+    def codes(server: Server, spoofed: bool) -> list[int]:
+        with server.http() as http:
+            return [http.get("/v1/models", headers={"X-Forwarded-For": f"203.0.113.{i if spoofed else 7}"}).status_code
+                    for i in range(3)]
+
+    direct = Server(index_copy(seeded_index, tmp_path / "direct"), env={"ASSISTANT_API_RATE_PER_MIN": "2"})
+    try:
+        assert codes(direct, spoofed=True) == [200, 200, 429]
+    finally:
+        direct.stop()
+    proxied = Server(index_copy(seeded_index, tmp_path / "proxied"),
+                     env={"ASSISTANT_API_RATE_PER_MIN": "2", "ASSISTANT_TRUSTED_PROXIES": "127.0.0.1,::1"})
+    try:
+        assert codes(proxied, spoofed=True) == [200, 200, 200]  # three clients behind the proxy
+        assert codes(proxied, spoofed=False)[-1] == 429  # one client behind it: its own bucket
+    finally:
+        proxied.stop()
+    with pytest.raises(ConfigError, match="ASSISTANT_TRUSTED_PROXIES"):
+        Settings.load(env={"ASSISTANT_TRUSTED_PROXIES": "proxy.example"})
+
+
+def test_keys_are_checked_before_the_body_is_read(keyed: tuple[Server, dict[str, str]]):
+    server, keys = keyed
+    with server.http() as http:
+        for path in ("/v1/answers", "/v1/chat/completions"):
+            r = http.post(path, content=b"{not json" + b"[" * 50_000, headers={"Content-Type": "application/json"})
+            assert r.status_code == 401 and r.json()["error"]["code"] == "missing_api_key", r.text
+            assert r.headers["www-authenticate"] == "Bearer"
+        r = http.post("/v1/documents", content=b"{not json\n", headers=JSONL)
+        assert r.status_code == 401
+    with server.http(keys["read"]) as http:
+        r = http.post("/v1/answers", content=b"{not json", headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"  # a valid key: then parsed
+        r = http.post("/v1/documents", files=[("file", ("never-stored.txt", b"A note.", "text/plain"))])
+        assert r.status_code == 403
+    assert not [p for p in (server.index / "uploads").rglob("never-stored.txt")]
+
+
+def test_a_write_only_key_is_told_the_scopes_it_needs(keyed: tuple[Server, dict[str, str]]):
+    server, _ = keyed
+    _, token = KeyStore(server.index / "api_keys.json").create("uploader", ("write",))
+    time.sleep(1.1)  # the server re-reads the key file at most once a second
+    with server.http(token) as http:
+        r = http.get("/v1/documents")
+    message = r.json()["error"]["message"]
+    assert r.status_code == 403 and "--scopes read,write" in message and "read,read" not in message
+
+
+def test_lone_surrogates_get_a_plain_400(server: Server):
+    """JSON can carry "\\ud800", which no UTF-8 text can: every text entry refuses it with a
+    message that does not echo it; an uploaded record holding one is skipped with its reason."""
+    json_type = {"Content-Type": "application/json"}
+    with server.http() as http:
+        for path, body in (("/v1/answers", '{"question": "Who \\ud800 leads?"}'),
+                           ("/v1/answers", '{"question": "Who leads?", "history": [["Hi \\udc00", "Hello"]]}'),
+                           ("/v1/answers", '{"question": "Who leads?", "outlet": "Reu\\ud83dters"}'),
+                           ("/v1/chat/completions", '{"messages": [{"role": "user", "content": "Why \\udfff?"}]}')):
+            r = http.post(path, content=body.encode(), headers=json_type)
+            assert r.status_code == 400, (path, body, r.text)
+            assert "invalid Unicode" in r.json()["error"]["message"] and "\\ud" in r.text  # the plain message only
+        bad = '{"id": "bad-unicode", "text": "A ferry story with a broken \\ud800 escape."}'
+        good = json.dumps({"id": "good-unicode", "text": "The Setubal ferry added a night crossing in April."})
+        job = wait_job(http, http.post("/v1/documents", content=f"{bad}\n{good}\n", headers=JSONL).json())
+        assert job["status"] == "succeeded" and job["result"]["added"] == ["good-unicode"], job
+        assert "invalid Unicode" in job["result"]["skipped"][0]["reason"]
+        http.delete("/v1/documents/good-unicode")
+
+
+def test_annotations_carry_quote_has_link(server: Server):
+    record = {"id": "faro-pier", "title": "Faro pier", "url": "https://example.org/faro", "text": (
+        "The new Faro pier has 12 moorings, according to [the port plan](https://evil.example/plan). It opens in June.")}
+    with server.http() as http:
+        assert wait_job(http, http.post("/v1/documents", content=json.dumps(record) + "\n", headers=JSONL).json())[
+            "result"]["added"] == ["faro-pier"]
+        try:
+            done = http.post("/v1/chat/completions", json={"messages": [
+                {"role": "user", "content": "How many moorings does the new Faro pier have?"}]}).json()
+            notes = [a["url_citation"] for a in done["choices"][0]["message"]["annotations"]]
+            assert notes and all(isinstance(n["quote_has_link"], bool) for n in notes)
+            assert any(n["quote_has_link"] and "](https://evil.example/plan)" in n["quote"] for n in notes)
+            text = http.get("/v1/documents/faro-pier").json()["text"]
+            assert all(text[n["start"]:n["end"]] == n["quote"] for n in notes)
+        finally:
+            http.delete("/v1/documents/faro-pier")
+
+
+def test_uploads_and_state_files_are_private(server: Server):
+    import stat
+
+    files = [("file", ("private-note.txt", b"The Evora library extended its hours on Sundays.", "text/plain"))]
+    with server.http() as http:
+        job = wait_job(http, http.post("/v1/documents", files=files).json())
+        try:
+            (stored,) = (server.index / "uploads").rglob("private-note.txt")
+            for folder in (stored.parent, stored.parent.parent):
+                assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+            for f in (stored, server.index / "api_state.sqlite3"):
+                assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+        finally:
+            for doc in job["result"]["added"]:
+                http.delete(f"/v1/documents/{doc}")
+
+
+def test_host_header_must_be_there_once(server: Server):
+    one = f"Host: 127.0.0.1:{server.port}\r\n".encode()
+    for request in (b"GET /v1/models HTTP/1.1\r\n" + one + b"Host: attacker.example\r\n\r\n",
+                    b"GET /v1/models HTTP/1.1\r\nHost: attacker.example\r\n" + one + b"\r\n",
+                    b"GET /v1/models HTTP/1.0\r\n\r\n"):
+        assert raw_http(server.port, request).split(b"\r\n", 1)[0].endswith(b"400 Bad Request"), request
+    assert b" 200 " in raw_http(server.port, b"GET /v1/models HTTP/1.0\r\n" + one + b"\r\n")
+
+
+def test_long_upload_names_keep_their_type(server: Server):
+    name = "a" * 300 + ".jsonl"
+    record = json.dumps({"id": "long-name", "text": "The Braga museum reopened its Roman gallery in May."})
+    with server.http() as http:
+        job = wait_job(http, http.post("/v1/documents", files=[("file", (name, record.encode(), "x"))]).json())
+        try:
+            assert job["status"] == "succeeded" and job["result"]["added"] == ["long-name"], job
+            (stored,) = [p for p in (server.index / "uploads").rglob("a*.jsonl")]
+            assert len(stored.name) == 100 and stored.name.endswith("a.jsonl")
+        finally:
+            http.delete("/v1/documents/long-name")

@@ -40,3 +40,33 @@ def test_refusal_detection():
     assert is_refusal("The articles don't say.")
     assert is_refusal("The sources do not contain information about that.")
     assert not is_refusal("Ukraine lost 502 square kilometers [1].")
+
+
+def test_citations_say_whether_their_plain_text_quote_holds_link_syntax(tmp_path):
+    """`quote` stays the exact article text; `quote_has_link` warns a renderer that it holds
+    Markdown/HTML link syntax or a URL (issue 25), in `to_dict` and so in every JSON output."""
+    import json
+
+    from assistant import Assistant
+    from assistant.core.data import Citation, has_link_syntax, to_dict
+
+    for text, link in (("Rangers counted 4,200 puffins.", False), ("See [the plan](https://evil.example/p).", True),
+                       ("![x](//evil.example/i.png)", True), ("<a href='x'>here</a>", True),
+                       ("Read www.evil.example today.", True), ("[1]: https://evil.example", True),
+                       ("The data: 40 tanks [in July].", False)):
+        assert has_link_syntax(text) is link, text
+    f = tmp_path / "pier.jsonl"
+    f.write_text(json.dumps({"id": "faro", "title": "Faro pier", "text": (
+        "The new Faro pier has 12 moorings, according to [the port plan](https://evil.example/plan). "
+        "It opens in June.")}) + "\n", encoding="utf-8")
+    bot = Assistant(index=tmp_path / "index")
+    bot.ingest([f])
+    answer = bot.ask("How many moorings does the new Faro pier have?")
+    assert not answer.refused and answer.citations
+    text = bot.document("faro").text
+    for c in answer.citations:
+        assert text[c.start:c.end] == c.quote  # exact, links and all
+        assert c.quote_has_link is has_link_syntax(c.quote)
+    assert any(c.quote_has_link for c in answer.citations)
+    plain = Citation(n=1, doc_id="d", title="t", source="s", chunk_id="c", quote="12 moorings", start=0, end=11)
+    assert to_dict(plain)["quote_has_link"] is False

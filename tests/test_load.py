@@ -247,3 +247,54 @@ def test_ingest_edited_record_without_id_replaces_its_old_version(tmp_path: Path
     bot.ingest([f])
     assert sorted(bot.document(d.id).text for d in bot.documents()) == sorted(r["text"] for r in
                                                                               [ARTICLES[0], edited, ARTICLES[2]])
+
+
+# -- issue 25: ids are owned by their source; text must be valid Unicode -------------------------
+
+def test_a_record_id_never_replaces_another_sources_document(tmp_path: Path, seeds_copy: Path):
+    from assistant import Assistant
+
+    bot = Assistant(index=tmp_path / "index")
+    bot.ingest([seeds_copy])
+    seed = bot.documents()[0]
+    kept = bot.document(seed.id).text
+    planted = _jsonl(tmp_path / "planted.jsonl", [{"id": seed.id, **ARTICLES[0]}, ARTICLES[1]])
+    report = bot.ingest([planted])
+    assert report.updated == () and len(report.added) == 1  # the other record still loads
+    (skip,) = report.skipped
+    assert skip.reason == (f"id {seed.id!r} belongs to another source (seeds/{Path(seed.source).name}): "
+                           "use a different id or delete it first")
+    assert bot.document(seed.id).text == kept and len(bot.documents()) == 3  # nothing indexed was lost
+    # Its own source still updates it; the planted file, once the id is free, may take it.
+    (seeds_copy / Path(seed.source).name).write_text(kept + "\n\nA line added by the editor.", encoding="utf-8")
+    assert bot.ingest([seeds_copy]).updated == (seed.id,)
+    bot.delete(seed.id)
+    assert bot.ingest([planted]).added == (seed.id,)
+
+
+def test_a_record_that_moves_to_another_file_keeps_its_id(tmp_path: Path):
+    from assistant import Assistant
+
+    a = _jsonl(tmp_path / "a.jsonl", [{"id": "puffins", **ARTICLES[0]}, ARTICLES[1]])
+    b = _jsonl(tmp_path / "b.jsonl", [ARTICLES[2]])
+    bot = Assistant(index=tmp_path / "index")
+    bot.ingest([a, b])
+    _jsonl(b, [ARTICLES[2], {"id": "puffins", **ARTICLES[0], "text": ARTICLES[0]["text"] + " Counts resume in May."}])
+    assert [s.reason for s in bot.ingest([b]).skipped] == [  # a still holds it: not b's to take
+        "id 'puffins' belongs to another source (" + f"{tmp_path.name}/a.jsonl): use a different id or delete it first"]
+    _jsonl(a, [ARTICLES[1]])  # moved: a, read in full, no longer holds it
+    report = bot.ingest([a, b])
+    assert report.updated == ("puffins",) and not report.skipped
+    assert bot.document("puffins").text.endswith("Counts resume in May.")
+
+
+def test_lone_surrogates_in_records_are_skipped_with_the_reason(tmp_path: Path):
+    from assistant import Assistant
+
+    f = tmp_path / "bad.jsonl"
+    f.write_text(json.dumps(ARTICLES[0]) + "\n" + '{"text": "Broken \\ud800 escape in a ferry story."}\n'
+                 + '{"title": "Bad \\udfff title", "text": "A fine text about the harbour."}\n', encoding="utf-8")
+    report = Assistant(index=tmp_path / "index").ingest([f])
+    assert len(report.added) == 1
+    assert [s.reason.split(":")[0] for s in report.skipped] == ["line 2", "line 3"]
+    assert all("invalid Unicode" in s.reason for s in report.skipped)

@@ -379,3 +379,96 @@ def test_conversations_are_private_to_each_user_and_saved_only_from_the_page(wri
     *_, (_, _, _, _, other) = ui.respond(TERRITORY_Q, [], prefs, "", request(origin=None, user="carl"))
     assert other == "" and ui.conversations(request(user="carl")) == []
     assert ui.conversations(request(user="ann"))[0][1] == cid
+
+
+# -- issue 25 ---------------------------------------------------------------------------------
+BAD = "Who \ud800 leads the council?"
+
+
+def test_lone_surrogates_get_a_plain_message_everywhere(writable):
+    """Text a client sends through Gradio's JSON may hold a lone surrogate: each entry answers
+    with a plain message (never echoing it, never a traceback) and stores nothing."""
+    from assistant.serve.ui import UI
+
+    ui = UI(writable(), login=True)
+    prefs = {"generator": "extractive", "top_k": 5, "retrieval": "hybrid", "answer_policy": "refuse"}
+    ann = request(user="ann")
+    *_, (chat, _, box, turns, cid) = ui.respond(BAD, [], prefs, "", ann)
+    assert "invalid Unicode" in chat[-1]["content"] and "\ud800" not in "".join(m["content"] for m in chat)
+    assert turns == [] and cid == "" and ui.conversations(ann) == []
+    *_, (chat, _, _, turns, _) = ui.respond("Who leads?", [], prefs, "", ann,
+                                            {"since": "2025-01-01", "until": "2025\udc00-12-31", "outlet": None})
+    assert "invalid Unicode" in chat[-1]["content"] and turns == []
+    assert "invalid Unicode" in ui.timeline("the \udfff ceasefire", "", "", "", ann)
+    assert "invalid Unicode" in ui.timeline("the ceasefire", "", "", "Reu\ud83dters", ann)
+    *_, (_, _, _, turns, cid) = ui.respond(TERRITORY_Q, [], prefs, "", ann)
+    assert "invalid Unicode" in ui.rename(cid, "mine \ud800", ann)
+    assert ui.conversations(ann)[0][0].startswith(TERRITORY_Q[:20])  # the title is unchanged
+    note, _ = ui.comment("Helpful", "great \udc00", turns, ann)
+    assert "invalid Unicode" in note and not (ui.bot.settings.index_path / "feedback.jsonl").exists()
+
+
+def test_upload_names_keep_their_type_and_fit_the_file_system():
+    from assistant.ingest.load import suffix_of
+    from assistant.serve.ui import safe_upload_name
+
+    for name, suffix in (("a" * 300 + ".jsonl", ".jsonl"), ("é" * 200 + ".md", ".md"),
+                         ("b" * 300 + ".warc.gz", ".warc.gz"), ("x\ud800y.txt", ".txt")):
+        got = safe_upload_name(name)
+        assert suffix_of(Path(got)) == suffix and len(got) <= 120 and len(got.encode("utf-8")) <= 200, got
+        got.encode("utf-8")  # no lone surrogate left
+
+
+def test_history_uploads_and_a_new_index_are_private(writable, tmp_path):
+    from assistant import Assistant
+    from assistant.serve.ui import UI
+
+    bot = writable()
+    ui = UI(bot)
+    f = tmp_path / "orkney.txt"
+    f.write_text("Orkney Lighthouse\n\nThe council will hire four lighthouse keepers for Noup Head.", encoding="utf-8")
+    ui.upload([str(f)])
+    (stored,) = (bot.settings.index_path / "uploads").rglob("orkney.txt")
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (stored.parent, stored.parent.parent)} == {0o700}
+    assert stat.S_IMODE((bot.settings.index_path / "ui_history.sqlite3").stat().st_mode) == 0o600
+    fresh = Assistant(index=tmp_path / "new" / "index")
+    fresh.ingest([f])
+    assert stat.S_IMODE((tmp_path / "new" / "index").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "new" / "index" / "chroma.sqlite3").stat().st_mode) == 0o600
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory):
+    """A UI server without login, 2 login attempts a minute per client address, no trusted proxy."""
+    index = tmp_path_factory.mktemp("uiproxy") / "index"
+    port = free_port()
+    proc, url = start_serve(index, port, env={"ASSISTANT_UI_LOGIN_PER_MIN": "2"})
+    yield SimpleNamespace(url=url, port=port, index=index)
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_forwarded_for_does_not_pick_a_fresh_bucket(open_server):
+    codes = [fetch(open_server.url + "login", {"Content-Type": "application/x-www-form-urlencoded",
+                                                "X-Forwarded-For": f"203.0.113.{i}"},
+                   f"username=u{i}&password=p".encode())[0] for i in range(3)]
+    assert codes[-1] == 429, codes
+
+
+@pytest.mark.slow
+def test_ui_host_header_must_be_there_once(open_server):
+    good = f"Host: 127.0.0.1:{open_server.port}\r\n".encode()
+    for head in (b"GET /config HTTP/1.1\r\nHost: rebound.example\r\n" + good + b"\r\n",
+                 b"GET /config HTTP/1.1\r\n" + good + b"Host: rebound.example\r\n\r\n",
+                 b"GET /config HTTP/1.0\r\n\r\n"):
+        assert raw(open_server.port, head).split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), head
+
+
+@pytest.mark.slow
+def test_index_made_by_serve_is_private(open_server):
+    index = open_server.index
+    assert stat.S_IMODE(index.stat().st_mode) == 0o700
+    loose = [p for p in index.rglob("*") if not p.is_symlink() and stat.S_IMODE(p.stat().st_mode) & 0o077]
+    assert loose == []

@@ -23,14 +23,17 @@ def refusal_text(question: str, reason: str = "no_evidence") -> str:
 
 
 def finalize(question: str, draft: str, passages: Sequence[Passage], checker: Checker,
-             timings: dict[str, float], policy: str = "refuse", **meta: Any) -> Answer:
+             timings: dict[str, float], policy: str = "refuse", drop_unsupported: bool = False, **meta: Any) -> Answer:
     """Check every sentence of `draft` against `passages` and build the Answer.
 
     Each supporting (sentence, passage) pair becomes a citation `[n]` whose quote is the
     best-matching span of that passage, with offsets into the document text. An unsupported
     sentence keeps no citation and is marked `[unsupported]` in the text. When no sentence
     is supported the answer is a refusal; when fewer than half are, `policy` decides:
-    "refuse" (the default) or "warn" (shown, with `warning` set)."""
+    "refuse" (the default) or "warn" (shown, with `warning` set). With `drop_unsupported`
+    (the extractive answerer, whose every sentence is meant to be a checked quote) an
+    unsupported sentence is left out instead of marked: such an answer never holds
+    `[unsupported]`, and is a refusal when no sentence is left."""
     draft_sentences = parse(draft)
     obeyed = _obeys_article_instructions(draft_sentences, passages)
     if obeyed:  # never show text a hostile article asked for, not even marked unsupported
@@ -38,6 +41,8 @@ def finalize(question: str, draft: str, passages: Sequence[Passage], checker: Ch
         if not draft_sentences:
             return refusal_answer(question, passages, timings, reason="unsupported", **meta)
     checks = checker.check(draft_sentences, [p.text for p in passages], question)
+    if drop_unsupported:
+        checks = [c for c in checks if c.supported]
     citations: list[Citation] = []
     by_span: dict[tuple[str, int, int], int] = {}
     sentences: list[Sentence] = []

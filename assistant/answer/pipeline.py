@@ -104,11 +104,12 @@ class AnswerPipeline:
         gen, policy = self.generator, self.settings.answer_policy
         judge = gen.judge if self.settings.judge == "llm" and isinstance(gen, OpenAIGenerator) else None
         checker = Checker(threshold=self.settings.min_support, judge=judge)
-        answer = finalize(question, draft, passages, checker, timings, policy=policy, **meta)
+        answer = finalize(question, draft, passages, checker, timings, policy=policy,
+                          drop_unsupported=gen is extractive, **meta)
         disagrees = getattr(gen, "must_agree", False) and not answer.refused and not _states(answer, selection.short)
         if (answer.refused or disagrees) and gen is not extractive:
             fallback = finalize(question, "".join(extractive.draft(selection)), passages, checker, timings,
-                                policy=policy, **(meta | dict(incomplete=False)))
+                                policy=policy, drop_unsupported=True, **(meta | dict(incomplete=False)))
             if not fallback.refused:
                 why = "did not state the answer the evidence gives" if disagrees else "failed the citation check"
                 note = (f"the {gen.name} model's answer {why}; this is the extractive "

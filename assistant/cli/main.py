@@ -60,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("chromadb", "httpx", "httpx2", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    # The index, uploads, conversations and state files are private: 0700 directories and
+    # 0600 files for everything this process and its workers create.
+    mask = os.umask(0o077)
+    os.umask(mask | 0o077)
     try:
         commands = {name: cmd for group in GROUPS for name, cmd in group.COMMANDS.items()}
         return commands[args.command](args)
@@ -68,3 +72,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        os.umask(mask)  # a caller of main() in-process gets its own umask back

@@ -64,6 +64,8 @@ def cmd_api(args: argparse.Namespace) -> int:
     overrides.update(index=args.index, api_host=args.host, api_port=args.port, api_workers=args.workers)
     settings = Settings.load(**overrides)
     host, port, workers = settings.api_host, settings.api_port, settings.api_workers
+    # X-Forwarded-For only from ASSISTANT_TRUSTED_PROXIES: it picks the rate-limit bucket.
+    proxies = {"proxy_headers": bool(settings.forwarded_allow_ips), "forwarded_allow_ips": settings.forwarded_allow_ips}
     import uvicorn
 
     if workers == 1:
@@ -71,7 +73,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
         app = create_app(settings, host=host)
         print(f"assistant api on http://{host}:{port} (OpenAPI docs at /docs)", file=sys.stderr)
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning", **proxies)
         return 0
     print(f"assistant api on http://{host}:{port} with {workers} workers: {Gate(settings, host).describe()}",
           file=sys.stderr)
@@ -79,7 +81,8 @@ def cmd_api(args: argparse.Namespace) -> int:
         if value is not None:
             os.environ[f"ASSISTANT_{name.upper()}"] = str(value)
     _metrics_dir(settings.index_path / "api-metrics")
-    uvicorn.run("assistant.serve.api:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    uvicorn.run("assistant.serve.api:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", **proxies)
     return 0
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,9 +77,28 @@ class Passage:
     outlet: str | None = None
 
 
+# What a Markdown or HTML renderer would turn into a link or an image: [text](url), ![alt](url),
+# [text][ref], a "[ref]: url" definition, <a href>/<img>/<iframe>..., <http://autolinks>,
+# bare URLs (GitHub-style linkify) and javascript:/data: URLs.
+_LINK_SYNTAX = re.compile(
+    r"\[[^\]\n]*\]\s*[(\[]|^\s{0,3}\[[^\]\n]+\]:|<\s*(?:a|img|iframe|embed|object|source|video|audio|link|area"
+    r"|form|base)\b|<[a-z][a-z0-9+.-]*:[^\s>]*>|\b(?:https?|ftp)://|\bwww\.[a-z0-9-]|(?<![\w/])//[a-z0-9-]+\.[a-z]"
+    r"|\b(?:javascript|vbscript):|\bdata:[a-z]+/|\bmailto:\S+@", re.IGNORECASE | re.MULTILINE)
+
+
+def has_link_syntax(text: str) -> bool:
+    """True when `text` holds Markdown or HTML link or image syntax, an autolink or a URL:
+    something a renderer would make clickable or fetch."""
+    return bool(_LINK_SYNTAX.search(text))
+
+
 @dataclass(frozen=True)
 class Citation:
-    """`[n]` in an answer: an exact span of a document (`text[start:end] == quote`)."""
+    """`[n]` in an answer: an exact span of a document (`text[start:end] == quote`).
+
+    `quote` is plain text, exactly as the article has it: show it as text, never render it
+    as Markdown or HTML. `quote_has_link` (derived from `quote`) says whether it holds
+    Markdown/HTML link or image syntax or a URL, which a renderer would turn into a link."""
 
     n: int
     doc_id: str
@@ -92,6 +112,10 @@ class Citation:
     outlet: str | None = None
     also_in: tuple[dict[str, Any], ...] = ()  # other copies of the story: {doc_id, outlet, published}
     date_hint: str | None = None  # relative dates in the quote resolved: "on Wednesday = Wed 2025-03-05"
+    quote_has_link: bool = field(default=False, init=False)  # derived from `quote` (has_link_syntax)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "quote_has_link", has_link_syntax(self.quote))
 
 
 @dataclass(frozen=True)

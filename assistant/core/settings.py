@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,7 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
     "api_queue_size": (("ASSISTANT_API_QUEUE_SIZE",), int),
     "api_cors_origins": (("ASSISTANT_API_CORS_ORIGINS",), str),
     "api_allowed_hosts": (("ASSISTANT_API_ALLOWED_HOSTS",), str),
+    "trusted_proxies": (("ASSISTANT_TRUSTED_PROXIES",), str),
 }
 
 
@@ -127,6 +129,9 @@ class Settings:
     api_queue_size: int = 64  # requests waiting for one; beyond that: 503
     api_cors_origins: str = ""  # comma-separated origins allowed by CORS; empty: CORS off
     api_allowed_hosts: str = ""  # extra Host header names (DNS rebinding guard); "*": any
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto the API and UI servers believe
+    # (comma-separated IPs or networks); empty: none, the client is the TCP peer.
+    trusted_proxies: str = ""
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -215,6 +220,18 @@ class Settings:
                and not o.strip().startswith(("http://", "https://"))]
         if bad:
             raise ConfigError("ASSISTANT_API_CORS_ORIGINS takes comma-separated origins like https://app.example.org")
+        for proxy in self.forwarded_allow_ips:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError("ASSISTANT_TRUSTED_PROXIES takes comma-separated proxy addresses or networks "
+                                  "like 10.0.0.2,10.1.0.0/16 (not host names, not *)") from None
+
+    @property
+    def forwarded_allow_ips(self) -> list[str]:
+        """The proxies uvicorn may believe (`forwarded_allow_ips`); [] trusts none (uvicorn's
+        own default would trust 127.0.0.1, so any local process could pick its address)."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def api_keys_path(self) -> Path:

@@ -33,6 +33,16 @@ STOPWORDS = frozenset(
 )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+INVALID_UNICODE = "invalid Unicode (a lone surrogate, e.g. a \\ud800 escape in JSON)"
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True when `text` holds a code point in U+D800-U+DFFF, which no UTF-8 text can: JSON
+    lets a client send one ("\\ud800"), and storing, hashing or sending it back then fails."""
+    return bool(_SURROGATE.search(text))
+
+
 _GLUED = re.compile(r"[a-z0-9)\]\"”’][.!?](?=[A-Z][a-z])")
 
 

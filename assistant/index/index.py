@@ -18,6 +18,7 @@ from assistant.core.errors import IndexDamaged
 from assistant.models.embed import Embedder
 from assistant.index.bm25 import KeywordIndex
 from assistant.index.lock import WriteLock
+from assistant.core.private import private_dir
 from assistant.core.settings import Settings
 from assistant.index.store import ChromaStore
 from assistant.index.stories import Stories
@@ -143,7 +144,7 @@ class Index:
             if self.pending.exists():
                 self.store.remove_orphans()
             keyword = self.keyword().clone()
-            self.pending.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.pending.parent)
             self.pending.touch()
             yield keyword
             self.settle(keyword)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from assistant.core.errors import IndexLocked
+from assistant.core.private import private_dir
 
 
 class _Holder:
@@ -60,7 +61,7 @@ class WriteLock:
         return h.owner is not None and h.owner != threading.get_ident()
 
     def __enter__(self) -> "WriteLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)  # the index directory: 0700 when this creates it
         h = _holder(self.path)
         h.threads.acquire()
         if h.depth == 0:

@@ -9,6 +9,7 @@ import contextlib
 import errno
 import functools
 import json
+import re
 import shutil
 from collections import OrderedDict, deque
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import numpy as np
 
 from assistant.core import dates
 from assistant.core.errors import AssistantError, DiskFull, DocumentNotFound, EmbedderMismatch, IndexDamaged, StoreUnavailable
+from assistant.core.private import private_dir, private_files, sqlite_files
 from assistant.core.settings import Settings
 from assistant.core.data import Chunk, ChunkRef, Document, DocumentInfo
 
@@ -101,7 +103,9 @@ class Store(Protocol):
     def check_embedder(self, name: str) -> None: ...
     def existing(self, doc_ids: Sequence[str]) -> dict[str, str]: ...
     def owners(self, hashes: Sequence[str]) -> dict[str, str]: ...
-    def put_many(self, items: Sequence[tuple[Document, Sequence[Chunk], np.ndarray]], replacing: set[str]) -> None: ...
+    def origins(self, doc_ids: Sequence[str]) -> dict[str, str]: ...
+    def put_many(self, items: Sequence[tuple[Document, Sequence[Chunk], np.ndarray]], replacing: set[str],
+                 origins: dict[str, str] | None = None) -> None: ...
     def stamp(self) -> str: ...
     def touch(self) -> None: ...
     def doc_hashes(self) -> dict[str, str]: ...
@@ -151,8 +155,9 @@ class ChromaStore:
                                                   ssl=url.scheme == "https", settings=chroma_settings)
                 self.client.heartbeat()
             else:
-                settings.index_path.mkdir(parents=True, exist_ok=True)
+                private_dir(settings.index_path)
                 self.client = chromadb.PersistentClient(path=str(settings.index_path), settings=chroma_settings)
+                private_files(*sqlite_files(settings.index_path / "chroma.sqlite3"))
             self._chunks = self.client.get_or_create_collection(
                 settings.collection, embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}}, metadata={"embedder": self.embedder_name})
@@ -215,9 +220,25 @@ class ChromaStore:
         return out
 
     @_guarded
-    def put_many(self, items: Sequence[tuple[Document, Sequence[Chunk], np.ndarray]], replacing: set[str]) -> None:
+    def origins(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """Where each of these indexed documents came from: the file it was loaded from, as
+        recorded at ingest; for a document written before that was recorded, its source
+        (a file path without its ":line"/"#record" suffix, or its URL)."""
+        out: dict[str, str] = {}
+        for i in range(0, len(doc_ids), _BATCH):
+            got = self._docs.get(ids=list(doc_ids[i:i + _BATCH]), include=["metadatas"])
+            for d, m in zip(got["ids"], got["metadatas"]):
+                info = _unpack(m or {})
+                source = str(info.get("source", ""))
+                out[d] = info.get("origin") or (source if "://" in source else re.sub(r"[:#]\d+$", "", source))
+        return out
+
+    @_guarded
+    def put_many(self, items: Sequence[tuple[Document, Sequence[Chunk], np.ndarray]], replacing: set[str],
+                 origins: dict[str, str] | None = None) -> None:
         """Store documents and their chunks in few large writes. Chunk records carry offsets,
         not text: a chunk's text is its document's `text[start:end]`, stored once.
+        `origins` (doc id -> the file it came from) is recorded with each document.
         New chunks go in first, document records next and stale chunks of the `replacing`
         documents out last, so a crash never loses an old version (and `remove_orphans`
         clears chunks whose document record never landed)."""
@@ -246,7 +267,7 @@ class ChromaStore:
                                                   "outlet": d.outlet})
                                           for d, _, _ in part])
             self._docs.upsert(ids=[d.id for d, _, _ in part], embeddings=ones,  # the commit point
-                              metadatas=[_doc_meta(d, chunks) for d, chunks, _ in part])
+                              metadatas=[_doc_meta(d, chunks, (origins or {}).get(d.id)) for d, chunks, _ in part])
         for doc, _, _ in items:
             if doc.id in replacing:
                 old = self._chunks.get(where={"doc_id": doc.id}, include=[])["ids"]
@@ -540,11 +561,12 @@ def version(chunk_id: str) -> str:
     return chunk_id.partition("-")[0]
 
 
-def _doc_meta(doc: Document, chunks: Sequence[Chunk]) -> dict[str, Any]:
+def _doc_meta(doc: Document, chunks: Sequence[Chunk], origin: str | None = None) -> dict[str, Any]:
     """A document record: the content hash (filtered on) and the rest packed as one JSON
-    string, since each metadata key costs Chroma an inverted-index write."""
+    string, since each metadata key costs Chroma an inverted-index write. `origin` is the
+    file the document came from (which source owns its id)."""
     info = _clean({"title": doc.title, "source": doc.source, "published": doc.published, "url": doc.url,
-                   "outlet": doc.outlet,
+                   "outlet": doc.outlet, "origin": origin,
                    "chunks": len(chunks), "chars": len(doc.text), "body_start": doc.body_start,
                    "body_end": doc.body_end})
     return {"content_hash": doc.content_hash, "info": json.dumps(info, ensure_ascii=False)}

@@ -10,6 +10,7 @@ from pathlib import Path
 from assistant.core import dates
 from assistant.core.data import Document
 from assistant.core.errors import LoadError
+from assistant.core.text import INVALID_UNICODE, has_lone_surrogate
 from assistant.ingest.article import shape
 from assistant.ingest.html_text import extract_html
 from assistant.ingest.news_meta import page_meta
@@ -27,6 +28,8 @@ def make_document(text: str, source: str, doc_id: str, title: str | None,
     Raises LoadError for binary, empty or mostly unprintable text."""
     if "\x00" in text:
         raise LoadError("binary content (NUL bytes), not text")
+    if any(has_lone_surrogate(v) for v in (text, title, url, outlet, source) if v):
+        raise LoadError(f"{INVALID_UNICODE} in its text or fields: fix the record's escapes")
     text = _INVISIBLE.sub("", text)
     title = _INVISIBLE.sub("", title) if title else title
     if not text.strip():

@@ -25,6 +25,7 @@ class Loaded:
     documents: list[Document]
     skipped: list[Skipped]
     collections: list[Collection] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)  # document id -> the file it was loaded from (resolved)
 
 
 def discover(paths: list[str | Path]) -> tuple[list[Path], list[Skipped]]:
@@ -75,7 +76,7 @@ def load_paths(paths: list[str | Path], max_bytes: int) -> Loaded:
                 docs.append(doc)
             else:
                 skipped.append(Skipped(str(f), f"id {doc.id!r} already used in {owner[doc.id]}"))
-    return Loaded(docs, skipped, collections)
+    return Loaded(docs, skipped, collections, {d.id: str(owner[d.id].resolve()) for d in docs})
 
 
 def load_file(path: Path, max_bytes: int, skipped: list[Skipped] | None = None,

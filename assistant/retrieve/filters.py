@@ -22,6 +22,7 @@ from typing import Any, Mapping
 from assistant.core.dates import parse_day
 from assistant.core.errors import InvalidFilter
 from assistant.index.store import outlet_key
+from assistant.core.text import INVALID_UNICODE, has_lone_surrogate
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class Filters:
         an outlet that is not text."""
         if outlet is not None and not isinstance(outlet, str):
             raise InvalidFilter("outlet must be the outlet's name as text, e.g. \"Reuters\"")
+        for name, value in (("since", since), ("until", until), ("outlet", outlet), ("as_of", as_of)):
+            if isinstance(value, str) and has_lone_surrogate(value):
+                raise InvalidFilter(f"{name} contains {INVALID_UNICODE}: remove that character")
         f = cls(parse_day(since, "since"), parse_day(until, "until"), outlet_key(outlet) if outlet else None,
                 parse_day(as_of, "as_of"))
         if f.since and f.upper and f.since > f.upper:

@@ -20,15 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.core import errors
-
 from assistant.serve import openai_format
-from assistant.serve.api_access import ApiError, BodyLimit, HostGuard, allowed_hosts, error_body, from_assistant_error
+from assistant.serve.api_access import ApiError, BodyLimit, HostGuard, KeyCheck, allowed_hosts, error_body, from_assistant_error
 from assistant.serve.api_metrics import RequestMetrics
 from assistant.serve.api_documents import DocumentRoutes
-from assistant.serve.api_service import DEFAULT_MODEL, FILTERS, Service
 from assistant.facade import Assistant
 from assistant.core.settings import Settings
 from assistant.core.data import to_dict
+
+from assistant.serve.api_service import DEFAULT_MODEL, FILTERS, Service
 
 log = logging.getLogger("assistant.serve.api")
 
@@ -108,6 +108,7 @@ def _add_middleware(app: FastAPI, service: Service) -> None:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(BodyLimit, max_bytes=int(service.settings.api_max_body_mb * 1_000_000))
+    app.add_middleware(KeyCheck, gate=service.gate, redact=service.redact)  # before any body is read
     app.add_middleware(HostGuard, hosts=allowed_hosts(service.host, service.settings.api_allowed_hosts), origins=origins)
     app.add_middleware(RequestMetrics, metrics=service.metrics)
 

@@ -141,6 +141,20 @@ def host_name(header: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
+def host_problem(raw_headers: list[tuple[bytes, bytes]], hosts: frozenset[str] | None) -> str | None:
+    """Why the Host header of a request is refused, or None. Exactly one Host header must name
+    this server (see `allowed_hosts`): a request without one (HTTP/1.0) or with two (one for
+    this check, one for whatever reads the other) could be a rebound page's."""
+    found = [v.decode("latin-1") for k, v in raw_headers if k.lower() == b"host"]
+    if not found or not found[0].strip():
+        return "a Host header is required (HTTP/1.0 clients must send one)"
+    if len(found) > 1:
+        return "more than one Host header: send exactly one"
+    if hosts is not None and host_name(found[0]) not in hosts:
+        return "this server does not answer to that Host name"
+    return None
+
+
 class HostGuard:
     """ASGI middleware against DNS rebinding and cross-site writes: the Host header must name
     this server (see `allowed_hosts`), and a POST/PUT/PATCH/DELETE sent by a browser (it has
@@ -156,9 +170,10 @@ class HostGuard:
             return await self.app(scope, receive, send)
         headers = {k.lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host = headers.get(b"host", "")
-        if self.hosts is not None and host and host_name(host) not in self.hosts:
-            return await _send_error(send, ApiError(400, "this server does not answer to that Host name: list it in "
-                                                         "ASSISTANT_API_ALLOWED_HOSTS", "invalid_host"))
+        why = host_problem(scope["headers"], self.hosts)
+        if why:
+            return await _send_error(send, ApiError(400, f"{why}: list the name in ASSISTANT_API_ALLOWED_HOSTS"
+                                                    if why.startswith("this server") else why, "invalid_host"))
         origin = headers.get(b"origin")
         if scope["method"] in UNSAFE_METHODS and origin is not None and not self._same_or_allowed(origin, host):
             return await _send_error(send, ApiError(403, "cross-origin write refused: add the page's origin to "
@@ -174,9 +189,54 @@ class HostGuard:
 
 async def _send_error(send: Any, e: ApiError) -> None:
     body = json.dumps(e.body()).encode()
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (e.headers or {}).items()]
     await send({"type": "http.response.start", "status": e.status_code,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *extra]})
     await send({"type": "http.response.body", "body": body})
+
+
+OPEN_PATHS = ("/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+
+
+def scope_needed(method: str, path: str) -> str | None:
+    """The key scope a request needs, from its method and path alone (None: no key):
+    writes to /v1/documents need "write", every other /v1/ route and /metrics "read";
+    /healthz, the OpenAPI docs and CORS preflights need none."""
+    if method == "OPTIONS" or path in OPEN_PATHS:
+        return None
+    if path.rstrip("/") == "/v1/documents" and method == "POST" or \
+            path.startswith("/v1/documents/") and method == "DELETE":
+        return "write"
+    return "read"
+
+
+class KeyCheck:
+    """ASGI middleware: the key, its scope and its rate limit (`Gate.check`) are checked
+    before anything of the body is read or parsed, so a client without a valid key costs
+    the server no JSON parsing, no form spooling and no upload on disk. Marks the scope it
+    checked in the ASGI scope (`news_assistant.scope`) for the routes' own dependency."""
+
+    def __init__(self, app: Any, gate: "Gate", redact: Callable[[str], str]) -> None:
+        self.app, self.gate, self.redact = app, gate, redact
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        needed = scope_needed(scope["method"], scope.get("path", ""))
+        if needed is not None:
+            import anyio
+
+            headers = {k.lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            client = scope["client"][0] if scope.get("client") else "unknown"
+            try:
+                await anyio.to_thread.run_sync(self.gate.check, headers.get(b"authorization"), client, needed)
+            except ApiError as e:
+                return await _send_error(send, e)
+            except errors.AssistantError as e:  # a key file that cannot be read: 503, never open
+                return await _send_error(send, from_assistant_error(e, self.redact))
+            scope["news_assistant.scope"] = needed
+        await self.app(scope, receive, send)
 
 
 def is_loopback(host: str) -> bool:
@@ -231,8 +291,9 @@ class Gate:
             if key is None:
                 raise ApiError(401, "invalid or revoked API key", "invalid_api_key", {"WWW-Authenticate": "Bearer"})
             if scope not in key.scopes:
+                wanted = ",".join(s for s in ("read", "write") if s in key.scopes or s == scope)
                 raise ApiError(403, f"this API key lacks the '{scope}' scope: create one with "
-                                    f"`assistant keys create NAME --scopes read,{scope}`", "insufficient_scope")
+                                    f"`assistant keys create NAME --scopes {wanted}`", "insufficient_scope")
         rate = (key.rate_per_min if key and key.rate_per_min else None) or self.settings.api_rate_per_min
         wait = self.limiter.take(key.id if key else f"addr:{client}", rate)
         if wait:

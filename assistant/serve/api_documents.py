@@ -14,13 +14,14 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from assistant.serve.api_access import ApiError
 from assistant.serve.api_service import Service
+from assistant.serve.api_access import ApiError
 from assistant.serve.jobs import JobRunner, JobStore
 from assistant.ingest.load import SUPPORTED, suffix_of
 from assistant.serve.openai_format import public_source
+from assistant.core.private import private_dir
 from assistant.core.data import IngestReport, to_dict
-from assistant.serve.uploads import drop_upload
+from assistant.serve.uploads import drop_upload, shorten_name
 
 
 JSONL_TYPES = ("application/jsonl", "application/x-ndjson", "application/x-jsonlines", "application/json-lines",
@@ -30,8 +31,8 @@ JSONL_TYPES = ("application/jsonl", "application/x-ndjson", "application/x-jsonl
 def safe_name(name: str) -> str:
     """A file name that stays inside the upload folder: no directories, no odd characters."""
     base = re.split(r"[\\/]", name or "")[-1]
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip(".-")[:100]
-    return base or "upload"
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip(".-")
+    return shorten_name(base, 100) if base else "upload"
 
 
 class DocumentRoutes:
@@ -90,11 +91,11 @@ class DocumentRoutes:
         return JSONResponse(job, status_code=202, headers={"Location": f"/v1/jobs/{job['id']}"})
 
     async def _save_body(self, request: Request, suffix: str, name: str | None) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         tmp = self.folder / f".incoming-{secrets.token_hex(8)}{suffix}"
         digest, size = hashlib.sha256(), 0
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
             with os.fdopen(fd, "wb") as f:
                 async for part in request.stream():
                     digest.update(part)
@@ -124,7 +125,7 @@ class DocumentRoutes:
             for name in names:  # all checked before any is written
                 if suffix_of(Path(name)) not in SUPPORTED:
                     raise ApiError(400, f"{name}: unsupported file type; use {' '.join(SUPPORTED)}", "unsupported_file")
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_dir(self.folder)
             return [await anyio.to_thread.run_sync(_store, upload.file, self.folder, name)
                     for upload, name in zip(uploads, names)]
         finally:
@@ -186,13 +187,13 @@ def _store(src: Any, folder: Path, name: str) -> Path:
     tmp = folder / f".incoming-{secrets.token_hex(8)}"
     digest = hashlib.sha256()
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         with os.fdopen(fd, "wb") as f:
             while block := src.read(1 << 20):
                 digest.update(block)
                 f.write(block)
         sub = folder / digest.hexdigest()[:16]
-        sub.mkdir(exist_ok=True)
+        sub.mkdir(mode=0o700, exist_ok=True)
         dest = sub / name
         os.replace(tmp, dest)  # replaces a link at dest itself, never its target
         return dest

@@ -55,8 +55,12 @@ class Service:
             return self._variants[generator]
 
     def auth(self, scope: str) -> Any:
-        """A route dependency: the request's key must be valid, have `scope` and be under its rate."""
+        """A route dependency: the request's key must be valid, have `scope` and be under its
+        rate. `KeyCheck` has normally checked it before the body was read; this checks again
+        only if the middleware judged the route by another scope (never twice otherwise)."""
         def check(request: Request) -> None:
+            if request.scope.get("news_assistant.scope") == scope:
+                return
             client = request.client.host if request.client else "unknown"
             self.gate.check(request.headers.get("authorization"), client, scope)
         return Depends(check)

@@ -3,10 +3,13 @@ the index, under a size cap (`ASSISTANT_UI_FEEDBACK_MAX_MB`)."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from assistant.core.private import private_dir
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,8 @@ class FeedbackLog:
 
     def append(self, entry: dict[str, Any]) -> Path:
         """Append one record (rating, comment, question, answer...) with the time; returns the path."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         record = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **entry}
-        with open(self.path, "a", encoding="utf-8") as f:
+        with open(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
         return self.path

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from assistant.core.errors import AssistantError, IndexLocked
+from assistant.core.private import private_dir, private_files, sqlite_files
 from assistant.core.data import IngestReport
 
 Ingest = Callable[[list[Path], Callable[[int, int, str], None]], IngestReport]
@@ -35,9 +36,10 @@ class JobStore:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
+            private_files(*sqlite_files(self.path))
             db.execute("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, record TEXT)")
             self._local.db = db
         return db

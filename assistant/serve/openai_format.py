@@ -67,7 +67,7 @@ def annotations(answer: Answer, base_url: str) -> list[dict[str, Any]]:
         out.append({"type": "url_citation", "url_citation": {
             "start_index": m.start(), "end_index": m.end(), "url": citation_url(c, base_url), "title": c.title,
             "n": c.n, "quote": c.quote, "doc_id": c.doc_id, "chunk_id": c.chunk_id, "start": c.start, "end": c.end,
-            "published": c.published, "outlet": c.outlet}})
+            "published": c.published, "outlet": c.outlet, "quote_has_link": c.quote_has_link}})
     return out
 
 

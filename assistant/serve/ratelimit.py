@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+from assistant.core.private import private_dir, private_files, sqlite_files
+
 
 class RateLimiter:
     """`take(bucket, rate_per_min)` spends one request from `bucket` (a key id or a client
@@ -22,9 +24,10 @@ class RateLimiter:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
+            private_files(*sqlite_files(self.path))
             db.execute("PRAGMA synchronous=OFF")  # losing a bucket in a crash only forgives some requests
             db.execute("CREATE TABLE IF NOT EXISTS buckets (id TEXT PRIMARY KEY, tokens REAL, at REAL)")
             self._local.db = db

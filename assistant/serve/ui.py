@@ -470,8 +470,10 @@ def launch(bot: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
     code = 0
     try:
         print(f"chat window on http://{host}:{port}", file=sys.stderr)
+        trusted = bot.settings.forwarded_allow_ips  # X-Forwarded-For picks the rate-limit bucket: trusted proxies only
         config = uvicorn.Config(app(bot, host, port, files), host=host, port=port, log_level="warning",
-                                timeout_graceful_shutdown=5)  # open event streams must not hold up a stop
+                                timeout_graceful_shutdown=5,  # open event streams must not hold up a stop
+                                proxy_headers=bool(trusted), forwarded_allow_ips=trusted)
         _Server(config, files).run()
     except SystemExit as e:  # SIGTERM (uvicorn re-raises it once it has shut down)
         code = e.code if isinstance(e.code, int) else 0

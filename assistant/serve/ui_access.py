@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any, Awaitable, Callable
 
-from assistant.serve.api_access import BodyLimit, allowed_hosts, host_name
+from assistant.serve.api_access import BodyLimit, allowed_hosts, host_problem
 from assistant.core.errors import AssistantError
 from assistant.serve.ratelimit import RateLimiter
 from assistant.core.settings import Settings
@@ -57,9 +57,10 @@ class UIGuard:
         headers = {k.lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host, origin = headers.get(b"host", ""), headers.get(b"origin")
         path, method = scope.get("path", ""), scope.get("method", "GET")
-        if self.hosts is not None and host_name(host) not in self.hosts:
-            return await _deny(scope, send, 400, "this server does not answer to that Host name: list it in "
-                                                 "ASSISTANT_UI_ALLOWED_HOSTS")
+        why = host_problem(scope["headers"], self.hosts)
+        if why:
+            return await _deny(scope, send, 400, f"{why}: list the name in ASSISTANT_UI_ALLOWED_HOSTS"
+                               if why.startswith("this server") else why)
         if origin is not None and not same_origin(origin, host):
             return await _deny(scope, send, 403, "requests from another web page are refused")
         fetch_site = headers.get(b"sec-fetch-site", "")

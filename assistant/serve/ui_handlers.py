@@ -12,13 +12,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
+from assistant.serve.feedback import FeedbackLog
 from assistant.models import local_llm
 from assistant.core.errors import AssistantError
 from assistant.facade import Assistant
 from assistant.serve.openai_format import answer_object, public_source
+from assistant.core.text import INVALID_UNICODE, has_lone_surrogate
 from assistant.core.data import Answer, DocumentInfo
-from assistant.serve.feedback import FeedbackLog
-from assistant.serve.uploads import PrivateFiles, drop_upload, store_upload
+from assistant.serve.uploads import PrivateFiles, drop_upload, shorten_name, store_upload
 from assistant.serve.ui_access import Limits, Refused, check_write
 from assistant.serve.ui_history import HistoryStore
 from assistant.serve.ui_render import chat_messages, export_markdown, render_answer, render_sources, render_timeline, welcome
@@ -33,14 +34,10 @@ def _e(text: Any) -> str:
 
 def safe_upload_name(name: str) -> str:
     """A file name that cannot leave the uploads folder: base name only, no control or
-    path characters, at most 120 characters (keeping the extension)."""
+    path characters, at most 120 characters and 200 bytes (the stem is cut, the extension kept)."""
     base = re.split(r"[\\/]", name)[-1]
-    base = re.sub(r"[\x00-\x1f\x7f<>:\"|?*]", "_", base).strip(" .") or "upload"
-    stem, dot, ext = base.rpartition(".")
-    if not dot:
-        stem, ext = base, ""
-    ext = ext[:10]
-    return (stem[: 120 - len(ext) - 1] + ("." + ext if ext else "")) if stem else f"upload.{ext}"
+    base = re.sub(r"[\x00-\x1f\x7f<>:\"|?*\ud800-\udfff]", "_", base).strip(" .") or "upload"
+    return shorten_name(base, 120)
 
 
 def doc_label(d: DocumentInfo) -> str:
@@ -199,6 +196,8 @@ class UI:
             return f"⚠ {_e(why or 'log in first')}"
         if not (title or "").strip():
             return "Type a new name first."
+        if has_lone_surrogate(title):
+            return f"⚠ The name contains {_e(INVALID_UNICODE)}: type it again without that character."
         return "Renamed." if self.history.rename(owner, cid, title) else "Ask a question first: this conversation is not saved yet."
 
     def delete_conversation(self, cid: str, request: Any = None) -> str:
@@ -233,6 +232,11 @@ class UI:
         chat = chat_messages(turns)
         if not message:
             yield chat, self.sources(turns), "", turns, cid
+            return
+        if has_lone_surrogate(message):  # not echoed: it cannot be sent back to the browser as UTF-8
+            yield chat + [{"role": "assistant", "content": f"<span class='refusal'>⚠ The question contains "
+                           f"{_e(INVALID_UNICODE)}: retype it without that character.</span>"}], \
+                self.sources(turns), "", turns, cid
             return
         chat.append({"role": "user", "content": _e(message)})
         try:  # per client address and user, not per session: a new session id does not reset it
@@ -318,6 +322,8 @@ class UI:
     def comment(self, rating: str, comment: str, turns: list[dict[str, Any]], request: Any = None) -> tuple[str, str]:
         if not turns:
             return "Ask a question first; feedback is about the last answer.", comment
+        if has_lone_surrogate(comment or ""):
+            return f"⚠ The comment contains {_e(INVALID_UNICODE)}: type it again without that character.", ""
         last = turns[-1]
         why = self._feedback({"rating": "up" if rating.startswith(("Helpful", "👍")) else "down",
                               "comment": (comment or "")[:2000], "question": last["question"],

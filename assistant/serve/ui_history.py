@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.core.private import private_dir, private_files, sqlite_files
+
 MAX_CONVERSATIONS = 500  # per owner; the oldest beyond it are removed
 MAX_TURNS = 200  # per conversation; older turns are dropped from the front
 MAX_TITLE = 80
@@ -34,7 +36,7 @@ class HistoryStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         with closing(self._connect()) as db, db:
             db.executescript("""
                 CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, owner TEXT NOT NULL,
@@ -43,6 +45,7 @@ class HistoryStore:
                 CREATE TABLE IF NOT EXISTS turns (conversation TEXT NOT NULL, seq INTEGER NOT NULL,
                     question TEXT NOT NULL, answer TEXT NOT NULL, PRIMARY KEY (conversation, seq));
             """)
+        private_files(*sqlite_files(path))
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10)

@@ -15,6 +15,7 @@ from typing import Iterable
 
 from assistant.core.errors import AssistantError
 from assistant.serve.jobs import process_alive
+from assistant.core.private import private_dir
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIR = getattr(os, "O_DIRECTORY", 0)
@@ -27,7 +28,7 @@ def store_upload(src: Path, folder: Path, name: str) -> Path:
     the file is never written through: the copy goes to a fresh temp file opened with
     O_EXCL|O_NOFOLLOW relative to directory handles opened with O_NOFOLLOW, and is renamed
     over the final name (a rename replaces a link, not its target)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     try:
         top = os.open(folder, os.O_RDONLY | _DIR | _NOFOLLOW)
     except OSError:
@@ -57,6 +58,19 @@ def store_upload(src: Path, folder: Path, name: str) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp, dir_fd=top)
         os.close(top)
+
+
+def shorten_name(name: str, max_chars: int, max_bytes: int = 200) -> str:
+    """`name` cut to `max_chars` characters and `max_bytes` UTF-8 bytes (file systems allow
+    255) by shortening its stem: the extension stays, ".warc.gz" whole, so a long upload
+    name is still a file of its type. An extension longer than 10 characters is stem."""
+    lower = name.lower()
+    dot = name.rfind(".")
+    ext = name[-8:] if lower.endswith(".warc.gz") else name[dot:] if 0 < dot and len(name) - dot <= 11 else ""
+    stem = name[:len(name) - len(ext)]
+    while stem and (len(stem) + len(ext) > max_chars or len((stem + ext).encode("utf-8")) > max_bytes):
+        stem = stem[:-1]
+    return (stem.rstrip(" .-") or "upload") + ext
 
 
 def drop_upload(source: str, folder: Path, sources: Iterable[str]) -> bool:
