@@ -7,7 +7,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from assistant.answer.generators import GeneratorParts, make_generator
+from assistant.answer.extractive import ExtractiveGenerator
+from assistant.answer.generators import BUILTIN_GENERATORS, GeneratorParts, make_generator
 from assistant.answer.pipeline import AnswerPipeline, History
 from assistant.core.data import Answer, Document, DocumentInfo, IngestReport, Passage
 from assistant.core.errors import InvalidQuestion
@@ -24,6 +25,8 @@ from assistant.ingest.prepare import Preparer
 from assistant.ingest.repair import RepairReport, repair_index
 from assistant.models.embed import Embedder, make_embedder
 from assistant.models.generate import Generator
+from assistant.models.nlp import Parser
+from assistant.models.word_vectors import word_similarity
 from assistant.news.timeline import TimelineEntry, timeline_of
 from assistant.retrieve.condense import condense
 from assistant.retrieve.filters import Filters
@@ -46,6 +49,8 @@ class Assistant:
         self._embedder: Embedder | None = None
         self.index = Index(self.settings, lambda: self.embedder)
         self._generator: Generator | None = None
+        self._reader: ExtractiveGenerator | None = None
+        self._parser = Parser()  # spaCy loads on the first question that needs a parse
         self._local: Any = None  # LocalLLMServer, when the local tiny LLM is in use
         self._chunker = Chunker(self.settings.chunk_tokens, self.settings.chunk_overlap)
 
@@ -71,10 +76,25 @@ class Assistant:
         `assistant.answer.generators` (created on first use; the local LLM's server is
         started here)."""
         if self._generator is None:
-            parts = GeneratorParts(self.settings, self.index.idf, self.embedder.embed)
-            self._generator = make_generator(parts)
+            self._generator = make_generator(self._parts())
             self._local = getattr(self._generator, "server", None)  # the local model's server, to stop on close
         return self._generator
+
+    @property
+    def reader(self) -> ExtractiveGenerator:
+        """The extractive reader: the answer backend by default; with an LLM, the gate that
+        decides whether the articles hold an answer, and the fallback when a draft fails."""
+        gen = self.generator
+        if isinstance(gen, ExtractiveGenerator):
+            return gen
+        if self._reader is None:
+            self._reader = make_generator(self._parts(), {"extractive": BUILTIN_GENERATORS["extractive"]},
+                                          name="extractive")
+        return self._reader
+
+    def _parts(self) -> GeneratorParts:
+        parse = self._parser.parse if self.settings.reader == "parse" else None
+        return GeneratorParts(self.settings, self.index.idf, self.embedder.embed, parse, word_similarity)
 
     def variant(self, **changes: Any) -> "Assistant":
         """An Assistant with some settings changed (backend, top-k, retrieval, policy...)
@@ -87,6 +107,7 @@ class Assistant:
                 other.index.share(self.index)
         if o.generator == "local" and s.generator == "local" and self._local is not None:
             other._local, other._generator = self._local, self._generator
+        other._parser = self._parser
         return other
 
     def close(self) -> None:
@@ -174,7 +195,7 @@ class Assistant:
             raise InvalidQuestion(f"the conversation history contains {INVALID_UNICODE}: remove that "
                                   "character and send it again")
         filters = Filters.parse(since, until, outlet, as_of)
-        pipeline = AnswerPipeline(self.settings, self.index, self.embedder, self.generator)
+        pipeline = AnswerPipeline(self.settings, self.index, self.embedder, self.generator, self.reader)
         yield from pipeline.stream(question, history, top_k, filters)
 
     def retrieve(self, question: str, history: History = (), top_k: int | None = None, *, since: Any = None,

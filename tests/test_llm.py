@@ -267,6 +267,24 @@ def test_a_malformed_base_url_is_a_config_error_naming_the_setting(bot, monkeypa
         offline.variant(generator="openai", llm_model="m")
 
 
+def test_the_gate_never_vetoes_the_model_when_retrieval_found_the_story(bot, fake):
+    """The extractive gate refuses this answerable seed question (its confidence is low); an
+    LLM still reads the passages, and its checked draft is the answer."""
+    question = "Where did Trump post about the encircled Ukrainian soldiers?"
+    assert bot.ask(question).refused  # the extractive reader alone
+    llm = llm_bot(bot.settings.index, fake)
+    n = passage_no(llm, question, "Truth Social")
+    fake.replies = [f"Trump wrote about it on his Truth Social platform [{n}]."]
+    before = len(fake.chat_requests())
+    answer = llm.ask(question)
+    assert len(fake.chat_requests()) == before + 1  # the model was asked
+    assert not answer.refused and "Truth Social" in answer.answer and answer.backend == "openai"
+    assert answer.citations and "Truth Social" in answer.citations[0].quote
+    # The model may refuse itself: then the answer is a refusal, not the gate's.
+    fake.replies = ["The articles don't say."]
+    assert llm.ask(question).refused
+
+
 def test_an_unanswerable_question_makes_no_request_to_the_model(bot, fake):
     llm = llm_bot(bot.settings.index, fake)
     fake.replies = ["Canberra is the capital of Australia [1]."]

@@ -7,11 +7,11 @@ the threshold it refuses. The same answerability gates the LLM backends (see fac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from assistant.answer import reading
+from assistant.answer import asked, reading
 from assistant.core.text import sentence_spans
 from assistant.answer.finalize import refusal_text
 from assistant.answer.reading import FEATURES, QuestionProfile, Window
@@ -68,6 +68,10 @@ class ExtractiveGenerator:
 
     idf: Callable[[str], float]
     embed: Callable[[Sequence[str]], np.ndarray] | None = None
+    # The question's parse (`answer.asked`): a count, money or share question is answered
+    # only from a window with a span of that type attached to what was asked. None: rules only.
+    parse: Callable[[str], Any] | None = None
+    similar: Callable[[str, str], float] | None = None
     threshold: float = THRESHOLD
     max_sentences: int = 3
     keep: float = 0.5
@@ -108,7 +112,11 @@ class ExtractiveGenerator:
             vecs = self.embed([question] + [w.text for w in cands])
             sims = np.clip(vecs[1:] @ vecs[0], 0, 1)
         x = reading.features(q, cands, passages, self.idf, sims)
-        if q.focus or q.unit:  # "how many tanks" needs tanks and a number; "what did it cost" needs money
+        what = asked.read_question(self.parse(question)) if self.parse is not None else asked.NOTHING
+        if what.kind:  # "how many patients" needs a number attached to patients, in one window
+            keep = np.array([bool(self._answers(what, c.text)) for c in cands], dtype=bool)
+            x, cands = x[keep], [c for c, k in zip(cands, keep) if k]
+        elif q.focus or q.unit:  # "how many tanks" needs tanks and a number; "what did it cost" needs money
             keep = (x[:, FEATURES.index("focus")] >= 1.0) & (x[:, FEATURES.index("type")] >= 1.0)
             x, cands = x[keep], [c for c, k in zip(cands, keep) if k]
         if not cands:
@@ -119,6 +127,13 @@ class ExtractiveGenerator:
         p = _sigmoid(logits)
         order = np.argsort(-p, kind="stable")
         return q, [Scored(cands[i], float(p[i])) for i in order], confidence
+
+    def _answers(self, what: asked.Asked, text: str) -> list[tuple[int, int]]:
+        """Spans of `text` that answer `what` (parsed only when a span of its type could be there)."""
+        if not reading.typed_spans("quantity", text, set()) and what.kind != "percent":
+            return []
+        assert self.parse is not None
+        return asked.answer_spans(what, self.parse(text), self.similar)
 
     def select(self, question: str, passages: Sequence[Passage]) -> Selection:
         """The windows that make the answer, or a typed refusal when the evidence is too weak."""
@@ -141,7 +156,14 @@ class ExtractiveGenerator:
                 chosen.append(c)
                 covered |= new
                 used += c.window.sentences
-        return Selection(question, tuple(chosen), short_answer(q, best.window.text), round(confidence, 4), None)
+        short = short_answer(q, best.window.text)
+        if self.parse is not None:
+            what = asked.read_question(self.parse(question))
+            spans = self._answers(what, best.window.text) if what.kind else []
+            if spans:  # the span attached to what was asked, verbatim
+                a, b = spans[0]
+                short = best.window.text[a:b].strip(" ,;:.") or short
+        return Selection(question, tuple(chosen), short, round(confidence, 4), None)
 
 
 def _sigmoid(z: np.ndarray | float) -> np.ndarray:

@@ -5,7 +5,7 @@ are registered the same way a caller registers its own: `registry | {"mine": fac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -23,6 +23,8 @@ class GeneratorParts:
     settings: Settings
     idf: Callable[[str], float]
     embed: Callable[[Sequence[str]], np.ndarray]
+    parse: Callable[[str], Any] | None = None  # spaCy's parse of a text (None: the reader uses rules only)
+    similar: Callable[[str, str], float] | None = None  # word similarity in [0, 1]
 
 
 GeneratorFactory = Callable[[GeneratorParts], Generator]
@@ -48,15 +50,16 @@ def _local(parts: GeneratorParts) -> Generator:
 
 
 def _extractive(parts: GeneratorParts) -> Generator:
-    return ExtractiveGenerator(idf=parts.idf, embed=parts.embed)
+    return ExtractiveGenerator(idf=parts.idf, embed=parts.embed, parse=parts.parse, similar=parts.similar)
 
 
 BUILTIN_GENERATORS: Mapping[str, GeneratorFactory] = {"extractive": _extractive, "openai": _openai, "local": _local}
 
 
-def make_generator(parts: GeneratorParts, registry: Mapping[str, GeneratorFactory] = BUILTIN_GENERATORS) -> Generator:
-    """The backend named by `parts.settings.generator`; ConfigError for an unknown name."""
-    name = parts.settings.generator
+def make_generator(parts: GeneratorParts, registry: Mapping[str, GeneratorFactory] = BUILTIN_GENERATORS,
+                   name: str | None = None) -> Generator:
+    """The backend named `name` (default: `parts.settings.generator`); ConfigError for an unknown name."""
+    name = name or parts.settings.generator
     if name not in registry:
         raise ConfigError(f"unknown generator {name!r}; use one of: {', '.join(registry)} (ASSISTANT_GENERATOR)")
     return registry[name](parts)

@@ -11,10 +11,11 @@ from assistant.answer.cite import Checker, is_refusal
 from assistant.answer.extractive import ExtractiveGenerator, Selection
 from assistant.answer.finalize import finalize, refusal_answer
 from assistant.answer.injection import strip_links
-from assistant.answer.reading import has_content
+from assistant.answer.reading import has_content, profile
 from assistant.core import errors
 from assistant.core.data import Answer, Passage, Usage
 from assistant.core.settings import Settings
+from assistant.core.text import terms
 from assistant.index.index import Index
 from assistant.models.embed import Embedder
 from assistant.models.generate import Generator, OpenAIGenerator, StreamEnd
@@ -34,6 +35,7 @@ class AnswerPipeline:
     index: Index
     embedder: Embedder
     generator: Generator
+    reader: ExtractiveGenerator  # the gate and the fallback (the generator itself when extractive)
 
     def stream(self, question: str, history: History, top_k: int | None,
                filters: Filters | None) -> Iterator[str | Answer]:
@@ -62,14 +64,17 @@ class AnswerPipeline:
         passages = gen.fit(question, passages, history)
         timings["retrieve"] = _ms(tr)
         t1 = time.perf_counter()
-        extractive = gen if isinstance(gen, ExtractiveGenerator) else \
-            ExtractiveGenerator(idf=self.index.idf, embed=self.embedder.embed)
+        extractive = self.reader
         selection = extractive.select(query, passages)
         meta = dict(backend=gen.name, model=gen.model, usage=usage, confidence=selection.confidence,
                     standalone_question=query if query != question else None)
         parts: list[str] = []
         end = StreamEnd("stop", True)
-        if selection.answerable:
+        # The extractive gate decides for the extractive answer; a model reads whenever retrieval
+        # found anything relevant (a passage holding a content word of the question) and may
+        # refuse itself: the gate never vetoes a reader stronger than itself.
+        asks_model = gen is not extractive and (selection.answerable or relevant(query, passages))
+        if selection.answerable or asks_model:
             pieces = extractive.draft(selection) if gen is extractive else gen.stream(question, passages, history)
             for piece in pieces:
                 if isinstance(piece, Usage):
@@ -84,7 +89,7 @@ class AnswerPipeline:
         link_hosts = self.settings.link_hosts.split(",") if self.settings.link_hosts else ()
         draft = strip_links("".join(parts), link_hosts)
         meta.update(usage=usage, incomplete=not end.complete)
-        if not selection.answerable:
+        if not selection.answerable and not asks_model:
             answer = refusal_answer(question, passages, timings, reason=selection.refusal or "no_evidence", **meta)
         elif is_refusal(draft) or not draft.strip():
             answer = refusal_answer(question, passages, timings, reason="no_evidence", **meta)
@@ -106,7 +111,12 @@ class AnswerPipeline:
         checker = Checker(threshold=self.settings.min_support, judge=judge)
         answer = finalize(question, draft, passages, checker, timings, policy=policy,
                           drop_unsupported=gen is extractive, **meta)
-        disagrees = getattr(gen, "must_agree", False) and not answer.refused and not _states(answer, selection.short)
+        # A model flagged `must_agree` must state the extractive short answer when there is one;
+        # where the gate found no answer, its draft stands on the citation check alone.
+        disagrees = getattr(gen, "must_agree", False) and selection.answerable and not answer.refused \
+            and not _states(answer, selection.short)
+        if not selection.answerable and gen is not extractive:
+            return answer  # no extractive answer to fall back to: the checked draft, or its refusal
         if (answer.refused or disagrees) and gen is not extractive:
             fallback = finalize(question, "".join(extractive.draft(selection)), passages, checker, timings,
                                 policy=policy, drop_unsupported=True, **(meta | dict(incomplete=False)))
@@ -128,6 +138,16 @@ class AnswerPipeline:
         if history and isinstance(gen, OpenAIGenerator) and gen.name == "openai":
             return gen.condense(question, history)
         return condense(question, history), Usage()
+
+
+def relevant(question: str, passages: Sequence[Passage]) -> bool:
+    """Whether retrieval found anything a reader could use: the passages hold every name the
+    question mentions and at least half of its content words."""
+    q = profile(question)
+    held = set().union(*(terms(p.text) for p in passages)) if passages else set()
+    if not q.terms or not set(q.names) <= held:
+        return False
+    return sum(t in held for t in q.terms) >= len(q.terms) / 2
 
 
 def _states(answer: Answer, short: str | None) -> bool:

@@ -36,6 +36,7 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
     "retrieval": (("ASSISTANT_RETRIEVAL",), str),
     "fusion_weight": (("ASSISTANT_FUSION_WEIGHT",), float),
     "rerank_weight": (("ASSISTANT_RERANK_WEIGHT",), float),
+    "reader": (("ASSISTANT_READER",), str),
     "recency_half_life": (("ASSISTANT_RECENCY_HALF_LIFE",), float),
     "link_hosts": (("ASSISTANT_LINK_HOSTS",), str),
     "ui_concurrency": (("ASSISTANT_UI_CONCURRENCY",), int),
@@ -100,6 +101,9 @@ class Settings:
     retrieval: str = "hybrid"
     fusion_weight: float = 0.2  # dense side's share in hybrid retrieval (BM25 gets the rest): evals/tune_fusion.py
     rerank_weight: float = 0.0  # soft question coverage added to the fused score of the best 30 (assistant.retrieve.rerank)
+    # How the extractive reader reads a question: "parse" (spaCy's parse: what it asks for and
+    # what the answer must be attached to, assistant.answer.asked) or "rules" (patterns only).
+    reader: str = "parse"
     recency_half_life: float = 7.0  # days; "latest/now" questions decay older articles (assistant.retrieve.recency; 0 = off)
     link_hosts: str = ""
     ui_concurrency: int = 2
@@ -176,6 +180,8 @@ class Settings:
             raise ConfigError("fusion_weight must be in [0, 1]: the dense side's share (ASSISTANT_FUSION_WEIGHT)")
         if not 0.0 <= self.recency_half_life <= 36500:
             raise ConfigError("recency_half_life must be in [0, 36500] days (ASSISTANT_RECENCY_HALF_LIFE; 0 turns it off)")
+        if self.reader not in ("parse", "rules"):
+            raise ConfigError(f"unknown reader {self.reader!r}: use parse or rules (ASSISTANT_READER)")
         if not 0.0 <= self.rerank_weight <= 5.0:
             raise ConfigError("rerank_weight must be in [0, 5] (ASSISTANT_RERANK_WEIGHT; 0 turns re-ranking off)")
         if self.answer_policy not in ("refuse", "warn"):

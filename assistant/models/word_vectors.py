@@ -36,3 +36,9 @@ class WordVectors:
 def word_vectors() -> WordVectors:
     """The one cached `WordVectors` of this process (the model loads on first use)."""
     return WordVectors()
+
+
+def word_similarity(a: str, b: str) -> float:
+    """Cosine similarity of two single words' vectors, clipped to [0, 1]."""
+    v = word_vectors()((a, b))
+    return float(max(0.0, min(1.0, v[0] @ v[1])))
