@@ -130,8 +130,8 @@ class ExtractiveGenerator:
 
     def _answers(self, what: asked.Asked, text: str) -> list[tuple[int, int]]:
         """Spans of `text` that answer `what` (parsed only when a span of its type could be there)."""
-        if not reading.typed_spans("quantity", text, set()) and what.kind != "percent":
-            return []
+        if what.kind in ("count", "money", "amount") and not reading.typed_spans("quantity", text, set()):
+            return []  # no number at all: nothing to parse
         assert self.parse is not None
         return asked.answer_spans(what, self.parse(text), self.similar)
 
