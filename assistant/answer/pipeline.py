@@ -75,7 +75,7 @@ class AnswerPipeline:
         # The extractive gate decides for the extractive answer; a model reads whenever retrieval
         # found anything relevant (a passage holding a content word of the question) and may
         # refuse itself: the gate never vetoes a reader stronger than itself.
-        asks_model = gen is not extractive and (selection.answerable or relevant(query, shown))
+        asks_model = gen is not extractive and (selection.answerable or relevant(query, passages))
         if selection.answerable or asks_model:
             pieces = extractive.draft(selection) if gen is extractive else gen.stream(question, shown, history)
             for piece in pieces:
