@@ -58,7 +58,7 @@ NOTHING = Asked()
 def read_question(doc: Any, who: bool = True) -> Asked:
     """The `Asked` of a parsed question (a spaCy Doc). A question that asks two things ("who
     made it and where was it shown") sets no condition: its answer spans sentences."""
-    if sum(t.lower_ in WH_WORDS for t in doc) > 1:
+    if sum(t.lower_ in WH_WORDS and t.head.dep_ != "relcl" for t in doc) > 1:  # not "the boy who ..."
         return NOTHING
     for t in doc:
         if t.lemma_.lower() == "name" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "of":
