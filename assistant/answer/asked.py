@@ -37,6 +37,7 @@ PERCENT_LABELS = frozenset({"PERCENT"})
 WH_WORDS = frozenset("who whom whose what which when where why how".split())
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART"})
 WHO_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
+PLACE_LABELS = frozenset({"GPE", "LOC", "FAC", "ORG"})
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Asked:
 NOTHING = Asked()
 
 
-def read_question(doc: Any, who: bool = True) -> Asked:
+def read_question(doc: Any, who: bool = True, where: bool = True) -> Asked:
     """The `Asked` of a parsed question (a spaCy Doc). A question that asks two things ("who
     made it and where was it shown") sets no condition: its answer spans sentences."""
     if sum(t.lower_ in WH_WORDS and t.head.dep_ != "relcl" for t in doc) > 1:  # not "the boy who ..."
@@ -89,6 +90,14 @@ def read_question(doc: Any, who: bool = True) -> Asked:
             if verb in MONEY_VERBS:
                 return Asked("money", None, verb, MONEY_LABELS)
             return NOTHING
+        if low in ("what", "which") and t.dep_ == "attr" and t.head.lemma_ == "be":
+            subject = next((c for c in t.head.children if c.dep_ == "nsubj" and c.pos_ == "NOUN"), None)
+            if subject is not None and subject.lemma_.lower() in MONEY_NOUNS:  # "what is his weekly salary"
+                return Asked("money", subject.lemma_.lower(), None, MONEY_LABELS)
+        if where and low == "where" and t.i == 0:
+            verb = t.head.lemma_.lower() if t.head.pos_ == "VERB" else None
+            if verb:
+                return Asked("where", None, verb, PLACE_LABELS)
         if low in ("what", "which") and t.dep_ == "det" and t.head.pos_ == "NOUN":
             focus = t.head.lemma_.lower()
             if focus in MONEY_NOUNS:
@@ -164,9 +173,10 @@ def _attached(asked: Asked, span: Any, similar: Similar | None, threshold: float
         near = {root.head.lemma_.lower(), *(c.lemma_.lower() for c in root.children)}
         near |= {a.lemma_.lower() for a in list(root.ancestors)[:2]}
         return any(_same(asked.focus or "", n, similar, threshold) for n in near)
-    if asked.kind == "who":  # the doer of the asked verb: "Joe Allen scored", "scored by Joe Allen"
+    if asked.kind in ("who", "where"):  # the doer of the asked verb; where it was done: "Joe Allen scored", "scored by Joe Allen"
         chain = [root, *list(root.ancestors)[:3]]
         return any(_same(asked.verb or "", a.lemma_.lower(), similar, threshold) for a in chain)
+
     if asked.kind == "count":
         focus = asked.focus or ""
         heads = [root.head] if root.dep_ in ("nummod", "quantmod", "amod", "compound") else []
@@ -188,3 +198,8 @@ def _attached(asked: Asked, span: Any, similar: Similar | None, threshold: float
         near.update(c.lemma_.lower() for c in a.children)
     near.update(t.lemma_.lower() for t in span)
     return any(_same(w, n, similar, threshold) for w in wanted for n in near) if wanted else True
+
+
+def people(doc: Any) -> list[str]:
+    """The surnames (last words) of the people a parsed question names ("Koppenhaver")."""
+    return [e[-1].lower_ for e in doc.ents if e.label_ == "PERSON" and e[-1].is_alpha]
