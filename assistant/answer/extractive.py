@@ -113,11 +113,6 @@ class ExtractiveGenerator:
             sims = np.clip(vecs[1:] @ vecs[0], 0, 1)
         x = reading.features(q, cands, passages, self.idf, sims)
         what = asked.read_question(self.parse(question)) if self.parse is not None else asked.NOTHING
-        named = asked.people(self.parse(question)) if self.parse is not None else []
-        if named:  # a question about a person is answered from an article that names them
-            held = [all(n in passages[c.passage - 1].text.lower() for n in named) for c in cands]
-            keep = np.array(held, dtype=bool)
-            x, cands = x[keep], [c for c, k in zip(cands, keep) if k]
         if what.kind:  # "how many patients" needs a number attached to patients, in one window
             keep = np.array([bool(self._answers(what, c.text)) for c in cands], dtype=bool)
             x, cands = x[keep], [c for c, k in zip(cands, keep) if k]
