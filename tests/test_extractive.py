@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import TERRITORY_Q
 
 from assistant.answer import reading
-from assistant.core.text import sentence_spans
 from assistant.answer.extractive import THRESHOLD, ExtractiveGenerator
 from assistant.core.data import Passage, to_dict
-
-from conftest import TERRITORY_Q
+from assistant.core.text import sentence_spans
 
 
 def passage(text: str, rank: int = 1, doc: str = "d1") -> Passage:

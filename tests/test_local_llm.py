@@ -7,11 +7,10 @@ import urllib.error
 import urllib.request
 
 import pytest
+from conftest import TERRITORY_Q
 
 from assistant import Assistant
 from assistant.models.local_llm import available
-
-from conftest import TERRITORY_Q
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,6 @@ import sys
 import tomllib
 
 import pytest
-
 from conftest import ROOT
 
 LOCKS = ROOT / "locks"

@@ -158,7 +158,7 @@ def _attached(asked: Asked, span: Any, similar: Similar | None, threshold: float
     wanted = [w for w in (asked.focus, asked.verb) if w]
     if asked.kind == "percent":
         return True  # the percentage is the thing asked: its type is the condition
-    if asked.kind == "where":  # where the asked verb was done: "worked in Cambridge": "Joe Allen scored", "scored by Joe Allen"
+    if asked.kind == "where":  # where the asked verb was done: "he worked in Cambridge"
         chain = [root, *list(root.ancestors)[:3]]
         return any(_same(asked.verb or "", a.lemma_.lower(), similar, threshold) for a in chain)
 

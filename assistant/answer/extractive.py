@@ -12,11 +12,10 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from assistant.answer import asked, reading
-from assistant.core.text import sentence_spans
 from assistant.answer.finalize import refusal_text
 from assistant.answer.reading import FEATURES, QuestionProfile, Window
-from assistant.core.text import terms
 from assistant.core.data import Passage, Usage
+from assistant.core.text import sentence_spans, terms
 
 # Logistic weights over reading.FEATURES: P(window contains the gold answer). Fitted with
 # numpy (Newton steps, L2 0.1) on HaluEval QA dev lines 1-1,500 (their knowledge passages

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from assistant.core import errors
-
-from assistant.evaluation import metrics
 from assistant.answer.support import SUMMARY_SHARE, THRESHOLD
 from assistant.answer.verify import verify
+from assistant.core import errors
+from assistant.evaluation import metrics
 
 QA_FILE = "dataset_halueval_qa.jsonl"
 SUMMARY_FILE = "dataset_halueval_summarization.jsonl"

@@ -18,12 +18,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from assistant.core import errors
-
+from assistant.evaluation import halueval, report
 from assistant.evaluation import runner as evaluate
-
-from assistant.evaluation import halueval
-
-from assistant.evaluation import report
 
 SUMMARIZATION_FILE = "dataset_halueval_summarization.jsonl"
 LAST_LINE = halueval.DEV[1]  # 5,000: never read past it

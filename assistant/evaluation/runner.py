@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from assistant.core import errors
-
-from assistant.evaluation import metrics
 from assistant.core.data import Answer, to_dict
+from assistant.evaluation import metrics
 
 TYPES = ("single-article", "multi-article", "multi-sentence", "unanswerable", "paraphrase", "follow-up")
 STAGES = ("condense", "retrieve", "generate", "cite", "total")

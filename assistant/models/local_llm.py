@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from assistant.core import errors
-from assistant.models.generate import OpenAIGenerator, StreamEnd
-from assistant.core.settings import Settings
 from assistant.core.data import Passage, Usage
+from assistant.core.settings import Settings
+from assistant.models.generate import OpenAIGenerator, StreamEnd
 
 MODEL_NAME = "smollm2-135m-instruct"
 _REBUILD = ("rebuild llama-cpp-python portably with `rm -rf .wheels && make local-llm` (it builds with "

@@ -18,13 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.models.embed import Embedder
+from assistant.core.data import Passage
+from assistant.core.settings import Settings
 from assistant.index.bm25 import KeywordIndex
+from assistant.index.store import Store
+from assistant.models.embed import Embedder
 from assistant.retrieve.recency import Recency
 from assistant.retrieve.rerank import soft_coverage
-from assistant.core.settings import Settings
-from assistant.index.store import Store
-from assistant.core.data import Passage
 
 RRF_K = 60
 DENSE_WEIGHT: float = Settings.fusion_weight  # the default, one source of truth

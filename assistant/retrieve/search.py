@@ -5,8 +5,8 @@ from __future__ import annotations
 from assistant.core.data import Passage
 from assistant.core.settings import Settings
 from assistant.index.bm25 import KeywordIndex
-from assistant.index.stories import Stories, one_per_story
 from assistant.index.store import ChromaStore
+from assistant.index.stories import Stories, one_per_story
 from assistant.models.embed import Embedder
 from assistant.retrieve.filters import Filters
 from assistant.retrieve.hybrid import HybridRetriever
