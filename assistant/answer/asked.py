@@ -35,7 +35,6 @@ MONEY_LABELS = frozenset({"MONEY"})
 AMOUNT_LABELS = frozenset({"QUANTITY", "MONEY", "CARDINAL", "PERCENT"})
 PERCENT_LABELS = frozenset({"PERCENT"})
 WH_WORDS = frozenset("who whom whose what which when where why how".split())
-PLACE_LABELS = frozenset({"GPE", "LOC", "FAC", "ORG"})
 
 
 @dataclass(frozen=True)
@@ -83,10 +82,6 @@ def read_question(doc: Any) -> Asked:
             subject = next((c for c in t.head.children if c.dep_ == "nsubj" and c.pos_ == "NOUN"), None)
             if subject is not None and subject.lemma_.lower() in MONEY_NOUNS:  # "what is his weekly salary"
                 return Asked("money", subject.lemma_.lower(), None, MONEY_LABELS)
-        if low == "where" and t.i == 0:
-            verb = t.head.lemma_.lower() if t.head.pos_ == "VERB" else None
-            if verb:
-                return Asked("where", None, verb, PLACE_LABELS)
         if low in ("what", "which") and t.dep_ == "det" and t.head.pos_ == "NOUN":
             focus = t.head.lemma_.lower()
             if focus in MONEY_NOUNS:
@@ -158,10 +153,6 @@ def _attached(asked: Asked, span: Any, similar: Similar | None, threshold: float
     wanted = [w for w in (asked.focus, asked.verb) if w]
     if asked.kind == "percent":
         return True  # the percentage is the thing asked: its type is the condition
-    if asked.kind == "where":  # where the asked verb was done: "he worked in Cambridge"
-        chain = [root, *list(root.ancestors)[:3]]
-        return any(_same(asked.verb or "", a.lemma_.lower(), similar, threshold) for a in chain)
-
     if asked.kind == "count":
         focus = asked.focus or ""
         heads = [root.head] if root.dep_ in ("nummod", "quantmod", "amod", "compound") else []
