@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from assistant.answer.extractive import ExtractiveGenerator
-from assistant.answer.generators import BUILTIN_GENERATORS, GeneratorParts, make_generator
+from assistant.answer.generators import GeneratorParts, make_generator
 from assistant.answer.pipeline import AnswerPipeline, History
 from assistant.core.data import Answer, Document, DocumentInfo, IngestReport, Passage
 from assistant.core.errors import InvalidQuestion
@@ -100,8 +100,8 @@ class Assistant:
         if isinstance(gen, ExtractiveGenerator):
             return gen
         if self._reader is None:
-            self._reader = make_generator(self._parts(), {"extractive": BUILTIN_GENERATORS["extractive"]},
-                                          name="extractive")
+            self._reader = ExtractiveGenerator(idf=self.index.idf, embed=self.embedder.embed,
+                                               parse=self._parts().parse, similar=word_similarity)
         return self._reader
 
     def _parts(self) -> GeneratorParts:
