@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from assistant.answer.extractive import ExtractiveGenerator
-from assistant.answer.generators import BUILTIN_GENERATORS, GeneratorParts, make_generator
+from assistant.answer.generators import GeneratorParts, make_generator
 from assistant.answer.pipeline import AnswerPipeline, History
 from assistant.core.data import Answer, Document, DocumentInfo, IngestReport, Passage
 from assistant.core.errors import InvalidQuestion
@@ -24,6 +24,7 @@ from assistant.ingest.load import load_paths
 from assistant.ingest.prepare import Preparer
 from assistant.ingest.repair import RepairReport, repair_index
 from assistant.models.embed import Embedder, make_embedder
+from assistant.models.encoder import MiniLMEncoder
 from assistant.models.generate import Generator
 from assistant.models.nlp import Parser
 from assistant.models.word_vectors import word_similarity
@@ -47,6 +48,7 @@ class Assistant:
         base = settings or Settings.load()
         self.settings = base.replace(index=str(index) if index is not None else None, **overrides)
         self._embedder: Embedder | None = None
+        self._encoder: Embedder | None = None
         self.index = Index(self.settings, lambda: self.embedder)
         self._generator: Generator | None = None
         self._reader: ExtractiveGenerator | None = None
@@ -60,6 +62,16 @@ class Assistant:
         if self._embedder is None:
             self._embedder = make_embedder(self.settings)
         return self._embedder
+
+    @property
+    def encoder(self) -> Embedder | None:
+        """The sentence encoder that re-ranks retrieval candidates, or None when
+        `settings.encoder_rerank` is 0 (its model loads on the first question)."""
+        if self.settings.encoder_rerank <= 0:
+            return None
+        if self._encoder is None:
+            self._encoder = MiniLMEncoder()
+        return self._encoder
 
     @property
     def store(self) -> ChromaStore:
@@ -88,8 +100,8 @@ class Assistant:
         if isinstance(gen, ExtractiveGenerator):
             return gen
         if self._reader is None:
-            self._reader = make_generator(self._parts(), {"extractive": BUILTIN_GENERATORS["extractive"]},
-                                          name="extractive")
+            self._reader = ExtractiveGenerator(idf=self.index.idf, embed=self.embedder.embed,
+                                               parse=self._parts().parse, similar=word_similarity)
         return self._reader
 
     def _parts(self) -> GeneratorParts:
@@ -105,6 +117,7 @@ class Assistant:
             other._embedder = self._embedder
             if (o.index, o.chroma_url, o.collection) == (s.index, s.chroma_url, s.collection):
                 other.index.share(self.index)
+        other._encoder = self._encoder
         if o.generator == "local" and s.generator == "local" and self._local is not None:
             other._local, other._generator = self._local, self._generator
         other._parser = self._parser
@@ -195,7 +208,7 @@ class Assistant:
             raise InvalidQuestion(f"the conversation history contains {INVALID_UNICODE}: remove that "
                                   "character and send it again")
         filters = Filters.parse(since, until, outlet, as_of)
-        pipeline = AnswerPipeline(self.settings, self.index, self.embedder, self.generator, self.reader)
+        pipeline = AnswerPipeline(self.settings, self.index, self.embedder, self.generator, self.reader, self.encoder)
         yield from pipeline.stream(question, history, top_k, filters)
 
     def retrieve(self, question: str, history: History = (), top_k: int | None = None, *, since: Any = None,
@@ -209,7 +222,7 @@ class Assistant:
     def _search(self, query: str, k: int, filters: Filters | None, question: str) -> list[Passage]:
         return search(query, k, settings=self.settings, store=self.store, embedder=self.embedder,
                       keyword=self.index.keyword(), stories=self.index.stories(), filters=filters,
-                      question=question)
+                      question=question, encoder=self.encoder)
 
     def timeline(self, topic: str, *, since: Any = None, until: Any = None, outlet: str | None = None,
                  as_of: Any = None, limit: int = 30, depth: int = 40) -> list[TimelineEntry]:

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from datasketch import MinHash, MinHashLSH  # noqa: E402
 
+from assistant.core.text import sentence_spans, terms  # noqa: E402
 from assistant.evaluation.halueval import SUMMARY_FILE, data_path, read_lines  # noqa: E402
 from assistant.index.story_grouping import MinHashGroups, StoryParams, shingles  # noqa: E402
-from assistant.core.text import sentence_spans, terms  # noqa: E402
 
 OUTLETS = [
     ("By Associated Press", "Copyright 2015 The Associated Press. All rights reserved. This material may not be "

@@ -22,11 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant import Assistant
-
-from assistant.answer import reading as evidence
-
 from assistant.answer import extractive
-
+from assistant.answer import reading as evidence
 from assistant.evaluation import metrics
 from assistant.evaluation.halueval import read_lines
 

@@ -22,8 +22,8 @@ import numpy as np
 
 from assistant.answer import support
 from assistant.answer.cite import parse
-from assistant.evaluation.halueval import data_path, read_lines
 from assistant.core.text import sentence_spans
+from assistant.evaluation.halueval import data_path, read_lines
 
 SUMMARIES = "dataset_halueval_summarization.jsonl"
 

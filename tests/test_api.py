@@ -20,12 +20,12 @@ from typing import Any, Iterator
 import httpx
 import openai
 import pytest
-
-from assistant.core.errors import ConfigError
-from assistant.serve.keys import KeyStore
-from assistant.core.settings import Settings
 from conftest import ARTIFACTS, ROOT, SEEDS, TERRITORY_Q, free_port
 from test_backends import chroma_server  # noqa: F401  (the `chroma run` fixture)
+
+from assistant.core.errors import ConfigError
+from assistant.core.settings import Settings
+from assistant.serve.keys import KeyStore
 
 pytestmark = pytest.mark.slow  # starts servers
 
@@ -601,8 +601,8 @@ def test_a_job_whose_worker_process_died_is_reported_failed(tmp_path: Path):
 
 
 def test_job_record_returned_is_not_changed_by_the_ingest_thread(tmp_path: Path):
-    from assistant.serve.jobs import JobRunner, JobStore
     from assistant.core.data import IngestReport
+    from assistant.serve.jobs import JobRunner, JobStore
 
     release = threading.Event()
 

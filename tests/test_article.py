@@ -1,5 +1,6 @@
-from assistant.ingest.article import shape
 from conftest import SEEDS
+
+from assistant.ingest.article import shape
 
 
 def test_headline_seed_gets_its_headline_and_skips_caption_and_boilerplate():

@@ -5,10 +5,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import TERRITORY_Q
 
 from assistant import Answer, Assistant, to_dict
 from assistant.core.errors import EmbedderMismatch, IndexNotFound, InvalidQuestion
-from conftest import TERRITORY_Q
 
 SEED_QUESTIONS = [
     (TERRITORY_Q, "502 square kilometers", "000_"),

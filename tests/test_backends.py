@@ -7,11 +7,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS, TERRITORY_Q, free_port
+from fake_openai import FakeOpenAI
 
 from assistant import Assistant
 from assistant.core.errors import ModelUnavailable, StoreUnavailable
-from conftest import SEEDS, TERRITORY_Q, free_port
-from fake_openai import FakeOpenAI
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.index.bm25 import K1, B, KeywordIndex
 from assistant.core.text import terms
+from assistant.index.bm25 import K1, B, KeywordIndex
 
 WORDS = ("harbour cod tonnes fleet minister budget rail strike court ruling drought wheat price "
          "election senate vote storm flood bridge museum painting theft vaccine trial hospital").split()
@@ -147,8 +147,8 @@ def test_a_copy_saved_in_an_older_format_is_rebuilt_from_the_store(tmp_path: Pat
     import json
     import re
 
-    from assistant.index import bm25 as keyword
     from assistant.core.text import word_terms
+    from assistant.index import bm25 as keyword
 
     folder = tmp_path / "docs"
     folder.mkdir()

@@ -11,7 +11,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import ARTIFACTS, ROOT, TERRITORY_Q, free_port, start_serve
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,7 @@
+from conftest import SEEDS
+
 from assistant.ingest.chunk import Chunker
 from assistant.ingest.load import load_paths
-from conftest import SEEDS
 
 
 def test_seed_chunks_have_exact_offsets_and_fit_the_budget():

@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from assistant import Assistant
-
 from conftest import ARTIFACTS, ROOT, free_port, start_serve
 from fake_openai import FakeOpenAI
+
+from assistant import Assistant
 
 pytestmark = pytest.mark.slow
 

@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SEEDS, TERRITORY_Q
 
 from assistant import Assistant
 from assistant.core.errors import ConfigError
 from assistant.evaluation.runner import EvalConfig, check_thresholds, evaluate, load_gold
-
-from conftest import ROOT, SEEDS, TERRITORY_Q
 
 GOLD = [
     {"id": "t1", "type": "single-article", "question": TERRITORY_Q, "answers": ["502 square kilometers"],

@@ -13,12 +13,11 @@ import zlib
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SEEDS, TERRITORY_Q, free_port
+from fake_openai import FakeOpenAI
 
 from assistant import Assistant
 from assistant.core.errors import IndexLocked, StoreUnavailable
-
-from conftest import ROOT, SEEDS, TERRITORY_Q, free_port
-from fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.slow
 

@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, TERRITORY_Q
 
 from assistant import Assistant
 from assistant.core.errors import DiskFull, IndexDamaged
-
-from conftest import ROOT, TERRITORY_Q
 
 WORDS = ("harbour council mayor river bridge storm election budget school hospital police market festival road "
          "train port factory court minister village").split()
@@ -213,8 +212,8 @@ def test_a_full_disk_says_so_and_loses_nothing(tmp_path, seeds_copy):
 def test_a_crash_before_the_commit_point_keeps_the_old_version_readable(tmp_path, seeds_copy):
     """put_many writes a new version's text before the document record (the commit point):
     stopped right there, the old version must still be whole and retrievable."""
-    from assistant.ingest.load import load_paths
     from assistant.index.store import text_id
+    from assistant.ingest.load import load_paths
 
     index = tmp_path / "index"
     Assistant(index=index).ingest([seeds_copy])

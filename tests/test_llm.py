@@ -9,14 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, TERRITORY_Q, free_port
+from fake_openai import FakeOpenAI, Script
 
 from assistant import Assistant
 from assistant.core.errors import AuthenticationFailed, ContextTooLong, ModelNotFound, ModelUnavailable, RateLimited
 from assistant.core.tokens import count_tokens
 from assistant.models.generate import OpenAIGenerator
-
-from conftest import ROOT, TERRITORY_Q, free_port
-from fake_openai import FakeOpenAI, Script
 
 SECRET = "sk-test-secret-0123456789"
 

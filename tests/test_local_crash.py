@@ -14,13 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, TERRITORY_Q
 
 from assistant import Assistant
-
 from assistant.core import errors
 from assistant.models.local_llm import LocalLLMServer
-
-from conftest import ROOT, TERRITORY_Q
 
 TESTS = Path(__file__).resolve().parent
 SENTENCE = "Ukraine lost 502 square kilometers in July."

@@ -9,7 +9,6 @@ import sys
 import tomllib
 
 import pytest
-
 from conftest import ROOT
 
 LOCKS = ROOT / "locks"
@@ -60,8 +59,8 @@ def test_the_pinned_pytest_is_one_that_formats_failures_here() -> None:
 
 
 def test_drift_names_what_moved() -> None:
-    lock = {"openai": "2.9.0", "gradio": "6.31.0", "gone": "1.0"}
-    now = {"openai": "3.63.0", "gradio": "6.31.0"}
+    lock = {"openai": "2.9.0", "gradio": "6.31.0", "gone": "1.0", "pip": "26.3"}
+    now = {"openai": "3.63.0", "gradio": "6.31.0", "pip": "23.2.1"}
     assert drift.drift(lock, now) == ["openai 2.9.0 -> 3.63.0", "gone 1.0 -> (not installed)"]
 
 

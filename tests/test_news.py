@@ -133,8 +133,8 @@ def test_an_llm_sees_each_sources_outlet_and_date_and_is_asked_to_order_by_date(
 
 
 def test_an_answer_from_several_dated_articles_is_put_in_date_order():
-    from assistant.news.annotate import in_date_order
     from assistant.core.data import Answer, Citation, Sentence
+    from assistant.news.annotate import in_date_order
 
     def cite(n, doc, day):
         return Citation(n=n, doc_id=doc, title=doc, source=doc, chunk_id=f"{doc}-0", quote=f"q{n}", start=0, end=2,

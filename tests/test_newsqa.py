@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from assistant.evaluation import newsqa
-from assistant.core.errors import ConfigError
-from assistant.evaluation.runner import load_gold
-
 from conftest import ROOT
+
+from assistant.core.errors import ConfigError
+from assistant.evaluation import newsqa
+from assistant.evaluation.runner import load_gold
 
 GOLD = ROOT / "evals" / "news_gold.jsonl"
 STOP = set("a an the of in on at to for from by with and or is are was were be been did do does what which who whom "

@@ -12,7 +12,6 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SEEDS, TERRITORY_Q
 from fake_openai import FakeOpenAI
 

@@ -12,17 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from assistant import Assistant
-
 from assistant.core import errors
-from assistant.ingest.chunk import Chunker
-from assistant.models.embed import make_embedder
-from assistant.ingest.prepare import Prepared, Preparer
-from assistant.core.settings import Settings
 from assistant.core.data import Document
-
-from conftest import ROOT
+from assistant.core.settings import Settings
+from assistant.ingest.chunk import Chunker
+from assistant.ingest.prepare import Prepared, Preparer
+from assistant.models.embed import make_embedder
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc and uses ps")
 

@@ -6,9 +6,9 @@ import pytest
 
 from assistant import Assistant
 from assistant.core.errors import ConfigError
+from assistant.core.settings import Settings
 from assistant.index.bm25 import KeywordIndex
 from assistant.retrieve.hybrid import DENSE_WEIGHT, fuse
-from assistant.core.settings import Settings
 
 
 def test_fuse_weighs_normalised_bm25_against_cosine():

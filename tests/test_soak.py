@@ -12,23 +12,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 import random
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from assistant import Assistant
 from assistant.core.errors import StoreUnavailable
-
-from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 

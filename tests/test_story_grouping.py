@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.index.story_grouping import MinHashGroups, StoryIndexDamaged, StoryParams, also_in, group, normalise, shingles
+from assistant.index.story_grouping import (
+    MinHashGroups,
+    StoryIndexDamaged,
+    StoryParams,
+    also_in,
+    group,
+    normalise,
+    shingles,
+)
 
 WIRE = [
     "A powerful storm swept across the northern coast of Brittany on Tuesday night, cutting power to thousands of homes.",

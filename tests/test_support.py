@@ -7,8 +7,8 @@ import time
 import pytest
 
 from assistant.answer import verify
-from assistant.evaluation.halueval import score_summaries
 from assistant.answer.support import THRESHOLD, analyse, score
+from assistant.evaluation.halueval import score_summaries
 
 P1 = "Russian forces advanced, with Ukraine losing 502 square kilometers in July. Moscow occupies a fifth of Ukraine."
 P_MAYOR = ("Maria Lopez was elected mayor of Springfield in 2019. Before that, she had worked as a nurse "

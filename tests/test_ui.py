@@ -8,7 +8,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import SEEDS, TERRITORY_Q, free_port
 
 

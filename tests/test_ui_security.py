@@ -16,7 +16,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
 from conftest import TERRITORY_Q, free_port, start_serve
 
 
@@ -48,8 +47,8 @@ def test_deep_nesting_is_refused_not_parsed_for_minutes():
 
 
 def test_malformed_markup_is_read_once_and_the_budget_holds(monkeypatch):
-    from assistant.ingest import html_text
     from assistant.core.errors import LoadError
+    from assistant.ingest import html_text
 
     # Each of these made the standard parser rescan to the end from every "<" (minutes).
     for unit in ("<a '", "<a", "</ ", "<?"):

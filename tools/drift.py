@@ -36,8 +36,13 @@ def installed() -> dict[str, str]:
     return {canonical(d.metadata["Name"]): d.version for d in metadata.distributions() if d.metadata["Name"]}
 
 
+TOOLING = frozenset({"pip", "setuptools", "wheel"})  # the venv's own installers, not the application's
+
+
 def drift(lock: dict[str, str], now: dict[str, str]) -> list[str]:
-    """One line per package whose version moved, or that the lock has and the venv lacks."""
+    """One line per package whose version moved, or that the lock has and the venv lacks
+    (the venv's own pip/setuptools/wheel left out)."""
+    lock = {k: v for k, v in lock.items() if k not in TOOLING}
     lines = [f"{name} {lock[name]} -> {now[name]}" for name in sorted(lock) if name in now and now[name] != lock[name]]
     lines += [f"{name} {lock[name]} -> (not installed)" for name in sorted(lock) if name not in now]
     return lines

@@ -1,4 +1,5 @@
-"""Answering one question: the pipeline, the extractive reader and its features, the generator registry, the citation checker, `verify` and the injection defence."""
+"""Answering one question: the pipeline, the extractive reader and its features, the generator
+registry, the citation checker, `verify` and the injection defence."""
 
 from assistant.answer.cite import Checker, best_span, is_refusal, lexical_support, parse
 from assistant.answer.extractive import ExtractiveGenerator

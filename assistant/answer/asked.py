@@ -35,8 +35,6 @@ MONEY_LABELS = frozenset({"MONEY"})
 AMOUNT_LABELS = frozenset({"QUANTITY", "MONEY", "CARDINAL", "PERCENT"})
 PERCENT_LABELS = frozenset({"PERCENT"})
 WH_WORDS = frozenset("who whom whose what which when where why how".split())
-NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "WORK_OF_ART"})
-WHO_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 
 
 @dataclass(frozen=True)
@@ -55,21 +53,12 @@ class Asked:
 NOTHING = Asked()
 
 
-def read_question(doc: Any, who: bool = True) -> Asked:
+def read_question(doc: Any) -> Asked:
     """The `Asked` of a parsed question (a spaCy Doc). A question that asks two things ("who
     made it and where was it shown") sets no condition: its answer spans sentences."""
-    if sum(t.lower_ in WH_WORDS for t in doc) > 1:
+    if sum(t.lower_ in WH_WORDS and t.head.dep_ != "relcl" for t in doc) > 1:  # not "the boy who ..."
         return NOTHING
     for t in doc:
-        if t.lemma_.lower() == "name" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "of":
-            # "what is the name of the ball boy", "what were the names of the guards"
-            of = next((o for c in t.children if c.lower_ == "of" for o in c.children if o.dep_ == "pobj"), None)
-            if of is not None and of.pos_ == "NOUN":
-                return Asked("name", of.lemma_.lower(), _verb(of), NAME_LABELS)
-        if who and t.lower_ == "who" and t.i == 0 and t.dep_ in ("nsubj", "nsubjpass"):
-            verb = t.head.lemma_.lower() if t.head.pos_ in ("VERB", "AUX") else None
-            if verb and verb not in ("be", "have", "do"):
-                return Asked("who", None, verb, WHO_LABELS)
         low = t.lower_
         if low in ("many", "much") and _after_how(t):
             noun = t.head if t.dep_ in ("amod", "advmod", "nummod") and t.head.pos_ in ("NOUN", "PROPN") else None
@@ -89,6 +78,10 @@ def read_question(doc: Any, who: bool = True) -> Asked:
             if verb in MONEY_VERBS:
                 return Asked("money", None, verb, MONEY_LABELS)
             return NOTHING
+        if low in ("what", "which") and t.dep_ == "attr" and t.head.lemma_ == "be":
+            subject = next((c for c in t.head.children if c.dep_ == "nsubj" and c.pos_ == "NOUN"), None)
+            if subject is not None and subject.lemma_.lower() in MONEY_NOUNS:  # "what is his weekly salary"
+                return Asked("money", subject.lemma_.lower(), None, MONEY_LABELS)
         if low in ("what", "which") and t.dep_ == "det" and t.head.pos_ == "NOUN":
             focus = t.head.lemma_.lower()
             if focus in MONEY_NOUNS:
@@ -160,13 +153,6 @@ def _attached(asked: Asked, span: Any, similar: Similar | None, threshold: float
     wanted = [w for w in (asked.focus, asked.verb) if w]
     if asked.kind == "percent":
         return True  # the percentage is the thing asked: its type is the condition
-    if asked.kind == "name":  # the name of the focus: "ball boy Callum Hynes", "the guards, A and B"
-        near = {root.head.lemma_.lower(), *(c.lemma_.lower() for c in root.children)}
-        near |= {a.lemma_.lower() for a in list(root.ancestors)[:2]}
-        return any(_same(asked.focus or "", n, similar, threshold) for n in near)
-    if asked.kind == "who":  # the doer of the asked verb: "Joe Allen scored", "scored by Joe Allen"
-        chain = [root, *list(root.ancestors)[:3]]
-        return any(_same(asked.verb or "", a.lemma_.lower(), similar, threshold) for a in chain)
     if asked.kind == "count":
         focus = asked.focus or ""
         heads = [root.head] if root.dep_ in ("nummod", "quantmod", "amod", "compound") else []

@@ -12,11 +12,10 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from assistant.answer import asked, reading
-from assistant.core.text import sentence_spans
 from assistant.answer.finalize import refusal_text
 from assistant.answer.reading import FEATURES, QuestionProfile, Window
-from assistant.core.text import terms
 from assistant.core.data import Passage, Usage
+from assistant.core.text import sentence_spans, terms
 
 # Logistic weights over reading.FEATURES: P(window contains the gold answer). Fitted with
 # numpy (Newton steps, L2 0.1) on HaluEval QA dev lines 1-1,500 (their knowledge passages
@@ -36,10 +35,12 @@ THRESHOLD = 0.65
 
 @dataclass(frozen=True)
 class Scored:
-    """A candidate window and its probability of holding the answer."""
+    """A candidate window, its probability of holding the answer and, when the parse set a
+    condition, the first span of the window attached to what was asked (offsets into its text)."""
 
     window: Window
     p: float
+    answer: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,12 +114,14 @@ class ExtractiveGenerator:
             sims = np.clip(vecs[1:] @ vecs[0], 0, 1)
         x = reading.features(q, cands, passages, self.idf, sims)
         what = asked.read_question(self.parse(question)) if self.parse is not None else asked.NOTHING
+        spans: list[tuple[int, int] | None] = [None] * len(cands)
         if what.kind:  # "how many patients" needs a number attached to patients, in one window
-            keep = np.array([bool(self._answers(what, c.text)) for c in cands], dtype=bool)
-            x, cands = x[keep], [c for c, k in zip(cands, keep) if k]
+            spans = [next(iter(self._answers(what, c.text)), None) for c in cands]
+            keep = np.array([s is not None for s in spans], dtype=bool)
+            x, cands, spans = x[keep], [c for c, k in zip(cands, keep) if k], [s for s in spans if s is not None]
         elif q.focus or q.unit:  # "how many tanks" needs tanks and a number; "what did it cost" needs money
             keep = (x[:, FEATURES.index("focus")] >= 1.0) & (x[:, FEATURES.index("type")] >= 1.0)
-            x, cands = x[keep], [c for c, k in zip(cands, keep) if k]
+            x, cands, spans = x[keep], [c for c, k in zip(cands, keep) if k], [None] * int(keep.sum())
         if not cands:
             return q, [], 0.0
         logits = x @ WEIGHTS
@@ -126,14 +129,13 @@ class ExtractiveGenerator:
         confidence = float(_sigmoid(qx @ ANSWERABILITY))
         p = _sigmoid(logits)
         order = np.argsort(-p, kind="stable")
-        return q, [Scored(cands[i], float(p[i])) for i in order], confidence
+        return q, [Scored(cands[i], float(p[i]), spans[i]) for i in order], confidence
 
     def _answers(self, what: asked.Asked, text: str) -> list[tuple[int, int]]:
         """Spans of `text` that answer `what` (parsed only when a span of its type could be there)."""
         if what.kind in ("count", "money", "amount") and not reading.typed_spans("quantity", text, set()):
             return []  # no number at all: nothing to parse
-        assert self.parse is not None
-        return asked.answer_spans(what, self.parse(text), self.similar)
+        return asked.answer_spans(what, self.parse(text), self.similar) if self.parse is not None else []
 
     def select(self, question: str, passages: Sequence[Passage]) -> Selection:
         """The windows that make the answer, or a typed refusal when the evidence is too weak."""
@@ -157,12 +159,9 @@ class ExtractiveGenerator:
                 covered |= new
                 used += c.window.sentences
         short = short_answer(q, best.window.text)
-        if self.parse is not None:
-            what = asked.read_question(self.parse(question))
-            spans = self._answers(what, best.window.text) if what.kind else []
-            if spans:  # the span attached to what was asked, verbatim
-                a, b = spans[0]
-                short = best.window.text[a:b].strip(" ,;:.") or short
+        if best.answer is not None:  # the span attached to what was asked, verbatim
+            a, b = best.answer
+            short = best.window.text[a:b].strip(" ,;:.") or short
         return Selection(question, tuple(chosen), short, round(confidence, 4), None)
 
 

@@ -6,9 +6,8 @@ from typing import Any, Sequence
 
 from assistant.answer.cite import Checker, best_span, parse
 from assistant.answer.injection import is_instruction
-from assistant.core.text import sentence_spans, terms
 from assistant.core.data import Answer, Citation, Passage, Sentence
-
+from assistant.core.text import sentence_spans, terms
 
 REFUSAL = "The articles don't say"
 UNSUPPORTED = "[unsupported]"

@@ -56,10 +56,9 @@ def _extractive(parts: GeneratorParts) -> Generator:
 BUILTIN_GENERATORS: Mapping[str, GeneratorFactory] = {"extractive": _extractive, "openai": _openai, "local": _local}
 
 
-def make_generator(parts: GeneratorParts, registry: Mapping[str, GeneratorFactory] = BUILTIN_GENERATORS,
-                   name: str | None = None) -> Generator:
-    """The backend named `name` (default: `parts.settings.generator`); ConfigError for an unknown name."""
-    name = name or parts.settings.generator
+def make_generator(parts: GeneratorParts, registry: Mapping[str, GeneratorFactory] = BUILTIN_GENERATORS) -> Generator:
+    """The backend named by `parts.settings.generator`; ConfigError for an unknown name."""
+    name = parts.settings.generator
     if name not in registry:
         raise ConfigError(f"unknown generator {name!r}; use one of: {', '.join(registry)} (ASSISTANT_GENERATOR)")
     return registry[name](parts)

@@ -36,6 +36,7 @@ class AnswerPipeline:
     embedder: Embedder
     generator: Generator
     reader: ExtractiveGenerator  # the gate and the fallback (the generator itself when extractive)
+    encoder: Embedder | None = None  # the sentence encoder that re-ranks candidates (settings.encoder_rerank)
 
     def stream(self, question: str, history: History, top_k: int | None,
                filters: Filters | None) -> Iterator[str | Answer]:
@@ -60,7 +61,7 @@ class AnswerPipeline:
         tr = time.perf_counter()
         passages = search(query, top_k or self.settings.top_k, settings=self.settings, store=self.index.store,
                           embedder=self.embedder, keyword=keyword, stories=stories, filters=filters,
-                          question=question)
+                          question=question, encoder=self.encoder)
         # A model reads the leading passages its prompt holds; the extractive reader (the gate and
         # the fallback) reads every retrieved passage. Citation numbers agree: `shown` is a prefix.
         shown = gen.fit(question, passages, history)

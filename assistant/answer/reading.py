@@ -10,8 +10,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from assistant.answer.injection import is_instruction
-from assistant.core.text import STOPWORDS, sentence_spans, terms, words
 from assistant.core.data import Passage
+from assistant.core.text import STOPWORDS, sentence_spans, terms, words
 
 _MARKERS = re.compile(r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]|【\s*\d+\s*】")
 _COUNT = re.compile(r"\bhow many\b|\bwhat (?:number|percentage|share|proportion|amount)\b|\bnumber of\b", re.I)

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.answer.injection import is_instruction
-from assistant.core.text import STOPWORDS, word_terms, sentence_spans
+from assistant.core.text import STOPWORDS, sentence_spans, word_terms
 from assistant.models.word_vectors import soft_credit, word_vectors
 
 _TOKEN = re.compile(r"\$?\d[\d,.]*\d(?:st|nd|rd|th|s)?%?|\$?\d(?:st|nd|rd|th|s)?%?|[^\W\d_][\w'’\-]*", re.UNICODE)

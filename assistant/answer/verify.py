@@ -10,7 +10,6 @@ from assistant.answer.cite import Check, Checker, Judge, parse
 from assistant.answer.support import THRESHOLD
 from assistant.core.data import Passage
 
-
 # One sentence: its citations (`cited`), the passages (1-based) that support it, and the score.
 SentenceVerdict = Check
 

@@ -69,7 +69,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
     if workers == 1:
-        from assistant.serve.api import create_app
+        from assistant.serve.api import create_app  # FastAPI loads only for this command
 
         app = create_app(settings, host=host)
         print(f"assistant api on http://{host}:{port} (OpenAPI docs at /docs)", file=sys.stderr)

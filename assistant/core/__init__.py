@@ -1,4 +1,5 @@
-"""Shared data types, errors, settings, text and date primitives: the bottom layer every folder builds on."""
+"""Shared data types, errors, settings, text and date primitives: the bottom layer every folder
+builds on."""
 
 from assistant.core.data import (
     Answer,

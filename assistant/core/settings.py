@@ -36,6 +36,8 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
     "retrieval": (("ASSISTANT_RETRIEVAL",), str),
     "fusion_weight": (("ASSISTANT_FUSION_WEIGHT",), float),
     "rerank_weight": (("ASSISTANT_RERANK_WEIGHT",), float),
+    "encoder_rerank": (("ASSISTANT_ENCODER_RERANK",), float),
+    "encoder_depth": (("ASSISTANT_ENCODER_DEPTH",), int),
     "reader": (("ASSISTANT_READER",), str),
     "recency_half_life": (("ASSISTANT_RECENCY_HALF_LIFE",), float),
     "link_hosts": (("ASSISTANT_LINK_HOSTS",), str),
@@ -101,6 +103,11 @@ class Settings:
     retrieval: str = "hybrid"
     fusion_weight: float = 0.2  # dense side's share in hybrid retrieval (BM25 gets the rest): evals/tune_fusion.py
     rerank_weight: float = 0.0  # soft question coverage added to the fused score of the best 30 (assistant.retrieve.rerank)
+    # all-MiniLM-L6-v2's cosine(question, chunk) times this is added to the fused score of the
+    # best `encoder_depth` candidates (assistant.models.encoder; 0 = off, 100 = the encoder's order).
+    # Off: on dev it did not earn its time (README, "Sentence encoder re-rank").
+    encoder_rerank: float = 0.0
+    encoder_depth: int = 20
     # How the extractive reader reads a question: "parse" (spaCy's parse: what it asks for and
     # what the answer must be attached to, assistant.answer.asked) or "rules" (patterns only).
     reader: str = "parse"
@@ -184,6 +191,11 @@ class Settings:
             raise ConfigError(f"unknown reader {self.reader!r}: use parse or rules (ASSISTANT_READER)")
         if not 0.0 <= self.rerank_weight <= 5.0:
             raise ConfigError("rerank_weight must be in [0, 5] (ASSISTANT_RERANK_WEIGHT; 0 turns re-ranking off)")
+        if not 0.0 <= self.encoder_rerank <= 100.0:
+            raise ConfigError("encoder_rerank must be in [0, 100] (ASSISTANT_ENCODER_RERANK; 0 turns the sentence "
+                              "encoder off, 100 orders the candidates by it alone)")
+        if not 1 <= self.encoder_depth <= 100:
+            raise ConfigError("encoder_depth must be 1..100 candidates (ASSISTANT_ENCODER_DEPTH)")
         if self.answer_policy not in ("refuse", "warn"):
             raise ConfigError(f"unknown answer policy {self.answer_policy!r}: use 'refuse' or 'warn' "
                               "(ASSISTANT_ANSWER_POLICY)")

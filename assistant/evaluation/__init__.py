@@ -1,4 +1,5 @@
-"""Evaluation: metrics, the runner over gold sets, reports, and the HaluEval and news-QA benchmarks."""
+"""Evaluation: metrics, the runner over gold sets, reports, and the HaluEval and news-QA
+benchmarks."""
 
 from assistant.evaluation.halueval import (
     data_path,

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from assistant.core import errors
-
-from assistant.evaluation import metrics
 from assistant.answer.support import SUMMARY_SHARE, THRESHOLD
 from assistant.answer.verify import verify
+from assistant.core import errors
+from assistant.evaluation import metrics
+from assistant.facade import Assistant
 
 QA_FILE = "dataset_halueval_qa.jsonl"
 SUMMARY_FILE = "dataset_halueval_summarization.jsonl"
@@ -122,8 +122,6 @@ def run_benchmark(first: int, last: int, workdir: str | Path, modes: tuple[str, 
     Reports per mode: retrieval hit@1/hit@k/MRR (relevant = the question's own passage),
     answer EM/F1/containment against the right answer, refusal rate, citation recall and
     precision (our checker as judge) and whether the citations point into the gold passage."""
-    from assistant.facade import Assistant
-
     if first < 1 or last > DEV[1]:
         raise errors.ConfigError(f"the benchmark uses HaluEval lines 1-{DEV[1]} only; lines {HELD_OUT[0]}-"
                                  f"{HELD_OUT[1]} stay untouched")
@@ -203,8 +201,6 @@ def run_removal(first: int, last: int, workdir: str | Path, progress: Any = None
     Returns the refusal rate (the right behaviour: the index no longer holds the answer),
     how often an answer still contained the right answer (other passages sometimes hold
     it) and latency."""
-    from assistant.facade import Assistant
-
     if first < 1 or last > DEV[1]:
         raise errors.ConfigError(f"the removal mode uses HaluEval lines 1-{DEV[1]} only; lines {HELD_OUT[0]}-"
                                  f"{HELD_OUT[1]} stay untouched")

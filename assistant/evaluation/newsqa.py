@@ -18,12 +18,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from assistant.core import errors
-
+from assistant.evaluation import halueval, report
 from assistant.evaluation import runner as evaluate
-
-from assistant.evaluation import halueval
-
-from assistant.evaluation import report
+from assistant.facade import Assistant
 
 SUMMARIZATION_FILE = "dataset_halueval_summarization.jsonl"
 LAST_LINE = halueval.DEV[1]  # 5,000: never read past it
@@ -99,8 +96,6 @@ def run_news(out: str | Path, split: str = "dev", gold: str | Path | None = None
     keeps the first N questions of the split. `settings` are `Assistant` settings
     (generator, top_k, retrieval...). Returns the report of `evaluate.evaluate`, with a
     `corpus` section in `run`."""
-    from assistant.facade import Assistant
-
     if split not in SPLITS:
         raise errors.ConfigError(f"split {split!r} is not one of {', '.join(SPLITS)}")
     gold = Path(gold or DEFAULT_GOLD)

@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from assistant.core import errors
-
-from assistant.evaluation import metrics
 from assistant.core.data import Answer, to_dict
+from assistant.evaluation import metrics
+from assistant.models.generate import OpenAIGenerator
+from assistant.models.prompts import load_prompt
+from assistant.retrieve.filters import Filters
 
 TYPES = ("single-article", "multi-article", "multi-sentence", "unanswerable", "paraphrase", "follow-up")
 STAGES = ("condense", "retrieve", "generate", "cite", "total")
@@ -95,8 +97,6 @@ FILTERS = ("since", "until", "outlet", "as_of")
 
 def _filters(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
     """Validated filters of a gold item or a config's [filters] table."""
-    from assistant.retrieve.filters import Filters
-
     if raw is None:
         return ()
     if not isinstance(raw, dict) or set(raw) - set(FILTERS):
@@ -142,9 +142,6 @@ Judge = Callable[[str, Sequence[str], str], bool]  # (question, gold answers, pr
 def llm_judge(config: dict[str, Any]) -> Judge:
     """Answer correctness by an LLM through the `openai` client (prompts/correctness.md)."""
     import os
-
-    from assistant.models.generate import OpenAIGenerator
-    from assistant.models.prompts import load_prompt
 
     key = os.environ.get(config.get("api_key_env", "OPENAI_API_KEY"))
     gen = OpenAIGenerator(model=config["model"], base_url=config.get("base_url"), api_key=key,

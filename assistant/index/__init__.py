@@ -1,4 +1,5 @@
-"""The index: the Chroma store, the BM25 side, story grouping and the write lock, kept consistent by `Index`."""
+"""The index: the Chroma store, the BM25 side, story grouping and the write lock, kept
+consistent by `Index`."""
 
 from assistant.index.bm25 import KeywordIndex
 from assistant.index.index import Index

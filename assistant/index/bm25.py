@@ -24,8 +24,8 @@ from typing import Any, Collection, Iterable, Protocol, Sequence
 
 import numpy as np
 
-from assistant.core.text import terms
 from assistant.core.data import ChunkRef
+from assistant.core.text import terms
 
 K1, B = 1.5, 0.75
 FORMAT = 5  # 4: every file's SHA-256 in the manifest; 5: numbers are one term ("1,200" -> "1200")

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from assistant.core.errors import IndexDamaged
-from assistant.models.embed import Embedder
-from assistant.index.bm25 import KeywordIndex
-from assistant.index.lock import WriteLock
 from assistant.core.private import private_dir
 from assistant.core.settings import Settings
+from assistant.index.bm25 import KeywordIndex
+from assistant.index.lock import WriteLock
 from assistant.index.store import ChromaStore
 from assistant.index.stories import Stories
+from assistant.models.embed import Embedder
 
 
 class Index:

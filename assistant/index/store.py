@@ -20,10 +20,17 @@ from urllib.parse import urlparse
 import numpy as np
 
 from assistant.core import dates
-from assistant.core.errors import AssistantError, DiskFull, DocumentNotFound, EmbedderMismatch, IndexDamaged, StoreUnavailable
+from assistant.core.data import Chunk, ChunkRef, Document, DocumentInfo
+from assistant.core.errors import (
+    AssistantError,
+    DiskFull,
+    DocumentNotFound,
+    EmbedderMismatch,
+    IndexDamaged,
+    StoreUnavailable,
+)
 from assistant.core.private import private_dir, private_files, sqlite_files
 from assistant.core.settings import Settings
-from assistant.core.data import Chunk, ChunkRef, Document, DocumentInfo
 
 _BATCH = 1000
 F = TypeVar("F", bound=Callable[..., Any])

@@ -1,4 +1,5 @@
-"""From files to indexed chunks: one reader per format over shared document building, article shaping, chunking, embedding workers, the commit and the repair."""
+"""From files to indexed chunks: one reader per format over shared document building, article
+shaping, chunking, embedding workers, the commit and the repair."""
 
 from assistant.ingest.article import shape
 from assistant.ingest.chunk import Chunker

@@ -6,10 +6,9 @@ from functools import cached_property
 
 import tiktoken
 
+from assistant.core.data import Chunk, Document
 from assistant.core.text import sentence_spans
 from assistant.core.tokens import encoding
-from assistant.core.data import Chunk, Document
-
 
 
 @dataclass

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from assistant.index.index import Index
+from assistant.core.data import Document, IngestReport, Skipped
 from assistant.index.bm25 import KeywordIndex
+from assistant.index.index import Index
 from assistant.ingest.load import Collection
 from assistant.ingest.prepare import Failed, Prepared, Preparer
-from assistant.core.data import Document, IngestReport, Skipped
 
 Progress = Callable[[int, int, str], None]
 OnDocument = Callable[[str, str], None]

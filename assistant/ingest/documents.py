@@ -15,7 +15,6 @@ from assistant.ingest.article import shape
 from assistant.ingest.html_text import extract_html
 from assistant.ingest.news_meta import page_meta
 
-
 # Zero-width and bidirectional-control characters: invisible to a reader, so they can hide
 # or reorder text an article would show; removed before anything is indexed.
 _SPACE = re.compile(r"\s+")

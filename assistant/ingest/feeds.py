@@ -14,10 +14,10 @@ from calendar import timegm
 from typing import Any
 
 from assistant.core import dates
-from assistant.core.errors import LoadError
-from assistant.ingest.html_text import extract_html
 from assistant.core.data import Document, Skipped
+from assistant.core.errors import LoadError
 from assistant.ingest.documents import make_document
+from assistant.ingest.html_text import extract_html
 
 MAX_ITEM_CHARS = 2_000_000
 _FEED_ROOT = re.compile(r"<(rss|feed|rdf:rdf)\b", re.IGNORECASE)

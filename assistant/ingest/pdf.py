@@ -5,7 +5,6 @@ import io
 
 from assistant.core.errors import LoadError
 
-
 MAX_PDF_PAGES = 2000
 MAX_TEXT_CHARS = 20_000_000
 

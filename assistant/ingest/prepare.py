@@ -23,11 +23,11 @@ from typing import IO, Any, Sequence
 import numpy as np
 
 from assistant.core import errors
-from assistant.ingest.chunk import Chunker
-from assistant.models.embed import Embedder
+from assistant.core.data import Chunk, Document
 from assistant.core.settings import Settings
 from assistant.core.text import terms
-from assistant.core.data import Chunk, Document
+from assistant.ingest.chunk import Chunker
+from assistant.models.embed import Embedder
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 
 from assistant.core import errors
 from assistant.ingest.chunk import Chunker
-from assistant.models.embed import make_embedder
 from assistant.ingest.prepare import prepare, read_frame, write_frame
+from assistant.models.embed import make_embedder
 
 
 def main() -> int:

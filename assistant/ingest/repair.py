@@ -16,12 +16,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+from assistant.core.data import Document
 from assistant.core.errors import AssistantError, IndexDamaged
 from assistant.index.index import Index
+from assistant.index.store import ChromaStore
 from assistant.ingest.commit import ingest_documents
 from assistant.ingest.prepare import Preparer
-from assistant.index.store import ChromaStore
-from assistant.core.data import Document
 
 Progress = Callable[[int, int, str], None]
 

@@ -15,8 +15,8 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from assistant.core.errors import LoadError
 from assistant.core.data import Document, Skipped
+from assistant.core.errors import LoadError
 from assistant.ingest.documents import html_document
 
 _HTML = ("text/html", "application/xhtml+xml")

@@ -1,4 +1,5 @@
-"""Model backends: embedders (a registry by name), the OpenAI-compatible generator, the local LLM server, word vectors and prompt templates."""
+"""Model backends: embedders (a registry by name), the OpenAI-compatible generator, the local
+LLM server, word vectors and prompt templates."""
 
 from assistant.models.embed import Embedder, WordLlamaEmbedder, make_embedder
 from assistant.models.generate import Generator, OpenAIGenerator, StreamEnd

@@ -2,7 +2,8 @@
 
 Names: `wordllama` (default, offline, shipped weights), `openai:MODEL` (any
 OpenAI-compatible /embeddings endpoint), `sentence-transformers:MODEL` (needs that
-package and a locally available model)."""
+package and a locally available model), `minilm` (all-MiniLM-L6-v2 int8 on onnxruntime, from
+the `encoder` extra; `assistant.models.encoder`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ import numpy as np
 
 from assistant.core.errors import ConfigError, ModelError
 from assistant.core.settings import Settings
+from assistant.models.encoder import MiniLMEncoder
 
 
 class Embedder(Protocol):
@@ -123,6 +125,7 @@ _REGISTRY: dict[str, Callable[[str, Settings], Embedder]] = {
     "openai": lambda arg, s: OpenAIEmbedder(model=arg or "text-embedding-3-small", base_url=s.embed_base_url,
                                             api_key=s.embed_api_key, timeout=s.llm_timeout),
     "sentence-transformers": lambda arg, s: SentenceTransformerEmbedder(model=arg),
+    "minilm": lambda arg, s: MiniLMEncoder(),
 }
 
 
@@ -131,7 +134,7 @@ def make_embedder(settings: Settings) -> Embedder:
     kind, _, arg = settings.embedder.partition(":")
     if kind not in _REGISTRY:
         raise ConfigError(f"unknown embedder {settings.embedder!r}; use one of: wordllama, openai:MODEL, "
-                          "sentence-transformers:MODEL (ASSISTANT_EMBEDDER)")
+                          "sentence-transformers:MODEL, minilm (ASSISTANT_EMBEDDER)")
     try:
         return _REGISTRY[kind](arg, settings)
     except ValueError:

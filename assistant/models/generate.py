@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence
 
 from assistant.core import errors
+from assistant.core.data import Passage, Usage
 from assistant.core.tokens import count_tokens
 from assistant.models.prompts import load_prompt
-from assistant.core.data import Passage, Usage
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from assistant.core import errors
+from assistant.core.data import Passage, Usage
+from assistant.core.settings import Settings
 from assistant.models.generate import OpenAIGenerator, StreamEnd
 from assistant.models.local_models import CATALOGUE, DEFAULT_MODEL, resolve
-from assistant.core.settings import Settings
-from assistant.core.data import Passage, Usage
 
 _REBUILD = ("rebuild llama-cpp-python portably with `rm -rf .wheels && make local-llm` (it builds with "
            "CMAKE_ARGS=-DGGML_NATIVE=OFF), or set ASSISTANT_GENERATOR=openai to use another endpoint")

@@ -1,4 +1,5 @@
-"""News across articles: annotations (stories, dates, conflicting figures), timelines and relative dates."""
+"""News across articles: annotations (stories, dates, conflicting figures), timelines and
+relative dates."""
 
 from assistant.news.annotate import annotate, in_date_order, with_conflicts
 from assistant.news.reldates import date_hint, hints, is_future, parse_published

@@ -8,12 +8,12 @@ import contextlib
 import dataclasses
 from typing import Any, Callable, Sequence
 
-from assistant.core.errors import AssistantError
-from assistant.news.reldates import date_hint
-from assistant.index.stories import Stories
-from assistant.news.timeline import Item, conflicting_figures
-from assistant.core.text import sentence_spans
 from assistant.core.data import Answer, Citation, Document, Passage, Sentence
+from assistant.core.errors import AssistantError
+from assistant.core.text import sentence_spans
+from assistant.index.stories import Stories
+from assistant.news.reldates import date_hint
+from assistant.news.timeline import Item, conflicting_figures
 
 MAX_COPIES = 20  # copies of one story read to find a quoted sentence
 

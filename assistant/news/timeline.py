@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from assistant.news.reldates import date_hint, hints
-from assistant.index.story_grouping import normalise
 from assistant.core.data import Passage
 from assistant.core.text import sentence_spans, terms
+from assistant.index.story_grouping import normalise
+from assistant.news.reldates import date_hint, hints
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Finding passages: hybrid dense + BM25 retrieval, filters, recency, optional re-ranking and follow-up condensation."""
+"""Finding passages: hybrid dense + BM25 retrieval, filters, recency, optional re-ranking and
+follow-up condensation."""
 
 from assistant.retrieve.condense import condense
 from assistant.retrieve.filters import Filters

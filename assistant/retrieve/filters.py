@@ -21,8 +21,8 @@ from typing import Any, Mapping
 
 from assistant.core.dates import parse_day
 from assistant.core.errors import InvalidFilter
-from assistant.index.store import outlet_key
 from assistant.core.text import INVALID_UNICODE, has_lone_surrogate
+from assistant.index.store import outlet_key
 
 
 @dataclass(frozen=True)

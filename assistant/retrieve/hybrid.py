@@ -8,7 +8,10 @@ BM25's confidence and lets the dense score break near-ties and rescue questions 
 no term with their article. With `rerank` > 0 the `depth` best fused candidates are then
 re-scored by the soft coverage of the question by their best two-sentence window
 (`assistant.retrieve.rerank`, weight `Settings.rerank_weight`; off by default: on dev it helped
-paraphrased news questions and cost HaluEval a little, see README).
+paraphrased news questions and cost HaluEval a little, see README). With `encoder_weight` > 0
+the `encoder_depth` best candidates after that get encoder_weight * cosine(question, chunk) from a
+sentence encoder (all-MiniLM-L6-v2, `assistant.models.encoder`; ASSISTANT_ENCODER_RERANK); a
+large weight (100) orders them by the encoder alone.
 
 With a filter (`where` for the Chroma side, `allowed` document ids for the BM25 side and
 a last check of every passage, see `assistant.retrieve.filters`) only matching articles are seen;
@@ -18,13 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.models.embed import Embedder
+from assistant.core.data import Passage
+from assistant.core.settings import Settings
 from assistant.index.bm25 import KeywordIndex
+from assistant.index.store import Store
+from assistant.models.embed import Embedder
 from assistant.retrieve.recency import Recency
 from assistant.retrieve.rerank import soft_coverage
-from assistant.core.settings import Settings
-from assistant.index.store import Store
-from assistant.core.data import Passage
 
 RRF_K = 60
 DENSE_WEIGHT: float = Settings.fusion_weight  # the default, one source of truth
@@ -57,7 +60,9 @@ def rrf(rankings: list[list[str]], k: int = RRF_K, weights: list[float] | None =
 class HybridRetriever:
     """Dense + BM25 candidates (each `pool` deep), fused by score (`weight` on the dense side,
     1 - `weight` on BM25, see `fuse`), the best `depth` re-ranked with `rerank` times their
-    soft question coverage (hybrid mode, `rerank` > 0), top `k` returned as Passages."""
+    soft question coverage (hybrid mode, `rerank` > 0), then the best `encoder_depth` with
+    `encoder_weight` times the `encoder`'s cosine to the question (hybrid mode, weight > 0),
+    top `k` returned as Passages."""
 
     store: Store
     embedder: Embedder
@@ -70,6 +75,9 @@ class HybridRetriever:
     where: dict[str, Any] | None = None  # Chroma filter on chunk records
     allowed: set[str] | None = None      # document ids a filter lets through (None: all)
     recency: Recency | None = None
+    encoder: Embedder | None = None  # a sentence encoder for the second re-rank (None: off)
+    encoder_weight: float = 0.0
+    encoder_depth: int = 20
 
     def retrieve(self, query: str, k: int) -> list[Passage]:
         """The `k` best passages for `query`, best first, with dense, BM25 and fused scores.
@@ -91,7 +99,9 @@ class HybridRetriever:
             factors = self.recency.factors({cid: r.doc_id for cid, r in refs.items()}, fused)
             fused = {cid: s * factors.get(cid, 1.0) for cid, s in fused.items()}
         reranking = self.rerank > 0 and self.mode == "hybrid"
-        best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:max(k, self.depth) if reranking else k]
+        encoding = self.encoder is not None and self.encoder_weight > 0 and self.mode == "hybrid"
+        deep = max([k] + [self.depth] * reranking + [self.encoder_depth] * encoding)
+        best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:deep]
         refs = refs or self._locate(best)
         read = {c.id: c for c in self.store.read([refs[cid] for cid in best if cid in refs])
                 if self.allowed is None or c.doc_id in self.allowed}
@@ -99,7 +109,15 @@ class HybridRetriever:
             best = [cid for cid in best if cid in read]
             cover = soft_coverage(query, [read[cid].text for cid in best], self.keyword.idf)
             fused = {cid: fused[cid] + self.rerank * c for cid, c in zip(best, cover)}
-            best = sorted(best, key=lambda cid: (-fused[cid], cid))[:k]
+            best = sorted(best, key=lambda cid: (-fused[cid], cid))
+        if encoding:
+            best = [cid for cid in best if cid in read]
+            head = best[:self.encoder_depth]
+            vectors = self.encoder.embed([query] + [read[cid].text for cid in head])
+            for cid, cos in zip(head, vectors[1:] @ vectors[0]):
+                fused[cid] += self.encoder_weight * float(cos)
+            best = sorted(head, key=lambda cid: (-fused[cid], cid)) + best[self.encoder_depth:]
+        best = best[:k]
         return [
             Passage(chunk_id=cid, doc_id=read[cid].doc_id, title=read[cid].title, source=read[cid].source,
                     text=read[cid].text, start=read[cid].start, end=read[cid].end, rank=rank,

@@ -14,8 +14,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from assistant.models.word_vectors import soft_credit, word_vectors
 from assistant.core.text import sentence_spans, terms
+from assistant.models.word_vectors import soft_credit, word_vectors
 
 
 def soft_coverage(question: str, texts: Sequence[str], idf: Callable[[str], float], span: int = 2) -> list[float]:

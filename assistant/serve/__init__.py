@@ -1,4 +1,6 @@
-"""Serving: the OpenAI-compatible HTTP API with keys, limits and request checks, uploads, jobs and metrics. The chat UI lives in `assistant.serve.ui` (imported on its own: it loads Gradio)."""
+"""Serving: the OpenAI-compatible HTTP API with keys, limits and request checks, uploads, jobs
+and metrics. The chat UI lives in `assistant.serve.ui` (imported on its own: it loads
+Gradio)."""
 
 from assistant.serve.api import create_app
 from assistant.serve.api_access import ApiError, Gate, allowed_hosts, host_name

@@ -20,14 +20,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.core import errors
-from assistant.serve import openai_format
-from assistant.serve.api_access import ApiError, BodyLimit, HostGuard, KeyCheck, allowed_hosts, error_body, from_assistant_error
-from assistant.serve.api_metrics import RequestMetrics
-from assistant.serve.api_documents import DocumentRoutes
-from assistant.facade import Assistant
-from assistant.core.settings import Settings
 from assistant.core.data import to_dict
-
+from assistant.core.settings import Settings
+from assistant.facade import Assistant
+from assistant.serve import openai_format
+from assistant.serve.api_access import (
+    ApiError,
+    BodyLimit,
+    HostGuard,
+    KeyCheck,
+    allowed_hosts,
+    error_body,
+    from_assistant_error,
+)
+from assistant.serve.api_documents import DocumentRoutes
+from assistant.serve.api_metrics import RequestMetrics
 from assistant.serve.api_service import DEFAULT_MODEL, FILTERS, Service
 
 log = logging.getLogger("assistant.serve.api")

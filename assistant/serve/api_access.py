@@ -13,9 +13,9 @@ from typing import Any, Awaitable, Callable
 from fastapi import HTTPException
 
 from assistant.core import errors
+from assistant.core.settings import Settings
 from assistant.serve.keys import ApiKey, ApiKeyError, KeyStore
 from assistant.serve.ratelimit import RateLimiter
-from assistant.core.settings import Settings
 
 _TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
           404: "not_found_error", 409: "conflict_error", 413: "invalid_request_error", 415: "invalid_request_error",

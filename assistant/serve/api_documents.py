@@ -2,7 +2,6 @@
 upload as a background job, delete), /v1/jobs/{id}, /healthz and /metrics."""
 from __future__ import annotations
 
-
 import hashlib
 import os
 import re
@@ -14,15 +13,14 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from assistant.serve.api_service import Service
-from assistant.serve.api_access import ApiError
-from assistant.serve.jobs import JobRunner, JobStore
-from assistant.ingest.load import SUPPORTED, suffix_of
-from assistant.serve.openai_format import public_source
-from assistant.core.private import private_dir
 from assistant.core.data import IngestReport, to_dict
+from assistant.core.private import private_dir
+from assistant.ingest.load import SUPPORTED, suffix_of
+from assistant.serve.api_access import ApiError
+from assistant.serve.api_service import Service
+from assistant.serve.jobs import JobRunner, JobStore
+from assistant.serve.openai_format import public_source
 from assistant.serve.uploads import drop_upload, shorten_name
-
 
 JSONL_TYPES = ("application/jsonl", "application/x-ndjson", "application/x-jsonlines", "application/json-lines",
                "application/jsonlines")

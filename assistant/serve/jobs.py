@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
+from assistant.core.data import IngestReport
 from assistant.core.errors import AssistantError, IndexLocked
 from assistant.core.private import private_dir, private_files, sqlite_files
-from assistant.core.data import IngestReport
 
 Ingest = Callable[[list[Path], Callable[[int, int, str], None]], IngestReport]
 Describe = Callable[[IngestReport], dict[str, Any]]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, Sequence
 
+from assistant.core.data import Answer, Citation, to_dict
 from assistant.core.errors import InvalidQuestion
 from assistant.core.tokens import count_tokens
-from assistant.core.data import Answer, Citation, to_dict
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _SENTENCE_END = re.compile(r"(?<=\])\s+|(?<=[.!?])\s+")

@@ -13,10 +13,10 @@ from assistant.core.errors import AssistantError
 from assistant.facade import Assistant
 from assistant.ingest.load import SUPPORTED
 from assistant.serve.openai_format import answer_object
-from assistant.serve.uploads import PrivateFiles
 from assistant.serve.ui_access import UIGuard, login_checker
 from assistant.serve.ui_handlers import ANY_OUTLET, BACKENDS, MAX_UPLOAD_MB, UI, safe_upload_name
 from assistant.serve.ui_render import chat_messages, export_markdown, render_answer, render_sources
+from assistant.serve.uploads import PrivateFiles
 
 __all__ = ["UI", "app", "build", "export_markdown", "launch", "render_answer", "render_sources", "safe_upload_name"]
 

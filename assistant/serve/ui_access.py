@@ -12,10 +12,10 @@ import json
 import math
 from typing import Any, Awaitable, Callable
 
-from assistant.serve.api_access import BodyLimit, allowed_hosts, host_problem
 from assistant.core.errors import AssistantError
-from assistant.serve.ratelimit import RateLimiter
 from assistant.core.settings import Settings
+from assistant.serve.api_access import BodyLimit, allowed_hosts, host_problem
+from assistant.serve.ratelimit import RateLimiter
 
 
 class Refused(AssistantError):

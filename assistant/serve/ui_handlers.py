@@ -12,17 +12,24 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
-from assistant.serve.feedback import FeedbackLog
-from assistant.models import local_llm
-from assistant.core.errors import AssistantError
-from assistant.facade import Assistant
-from assistant.serve.openai_format import answer_object, public_source
-from assistant.core.text import INVALID_UNICODE, has_lone_surrogate
 from assistant.core.data import Answer, DocumentInfo
-from assistant.serve.uploads import PrivateFiles, drop_upload, shorten_name, store_upload
+from assistant.core.errors import AssistantError
+from assistant.core.text import INVALID_UNICODE, has_lone_surrogate
+from assistant.facade import Assistant
+from assistant.models import local_llm
+from assistant.serve.feedback import FeedbackLog
+from assistant.serve.openai_format import answer_object, public_source
 from assistant.serve.ui_access import Limits, Refused, check_write
 from assistant.serve.ui_history import HistoryStore
-from assistant.serve.ui_render import chat_messages, export_markdown, render_answer, render_sources, render_timeline, welcome
+from assistant.serve.ui_render import (
+    chat_messages,
+    export_markdown,
+    render_answer,
+    render_sources,
+    render_timeline,
+    welcome,
+)
+from assistant.serve.uploads import PrivateFiles, drop_upload, shorten_name, store_upload
 
 MAX_UPLOAD_MB = 20
 BACKENDS = ("extractive", "openai", "local")

@@ -8,7 +8,6 @@ import html
 import re
 from typing import Any, Sequence
 
-
 Turn = dict[str, Any]  # {"question": str, "answer": answer object}
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Iterable
 
 from assistant.core.errors import AssistantError
-from assistant.serve.jobs import process_alive
 from assistant.core.private import private_dir
+from assistant.serve.jobs import process_alive
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIR = getattr(os, "O_DIRECTORY", 0)
