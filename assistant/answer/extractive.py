@@ -131,6 +131,17 @@ class ExtractiveGenerator:
         order = np.argsort(-p, kind="stable")
         return q, [Scored(cands[i], float(p[i]), spans[i]) for i in order], confidence
 
+    def order(self, question: str, passages: Sequence[Passage]) -> list[Passage]:
+        """The passages by their best window's probability of holding the answer (passages
+        with no candidate window after, in rank order): a model that reads only the first few
+        reads the ones this reader would quote."""
+        _, ranked, _ = self.score(question, passages)
+        best: dict[int, float] = {}
+        for s in ranked:
+            best.setdefault(s.window.passage, s.p)
+        ranks = sorted(range(len(passages)), key=lambda i: -best.get(i + 1, -1.0))  # stable: ties keep rank order
+        return [passages[i] for i in ranks]
+
     def _answers(self, what: asked.Asked, text: str) -> list[tuple[int, int]]:
         """Spans of `text` that answer `what` (parsed only when a span of its type could be there)."""
         if what.kind in ("count", "money", "amount") and not reading.typed_spans("quantity", text, set()):

@@ -62,12 +62,14 @@ class AnswerPipeline:
         passages = search(query, top_k or self.settings.top_k, settings=self.settings, store=self.index.store,
                           embedder=self.embedder, keyword=keyword, stories=stories, filters=filters,
                           question=question, encoder=self.encoder)
+        extractive = self.reader
+        if gen is not extractive:  # the passages the reader would quote first: a model reads the leading few
+            passages = extractive.order(query, passages)
         # A model reads the leading passages its prompt holds; the extractive reader (the gate and
         # the fallback) reads every retrieved passage. Citation numbers agree: `shown` is a prefix.
         shown = gen.fit(question, passages, history)
         timings["retrieve"] = _ms(tr)
         t1 = time.perf_counter()
-        extractive = self.reader
         selection = extractive.select(query, passages)
         meta = dict(backend=gen.name, model=gen.model, usage=usage, confidence=selection.confidence,
                     standalone_question=query if query != question else None)

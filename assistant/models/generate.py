@@ -61,6 +61,7 @@ class OpenAIGenerator:
     # the extractive answer is given): for a model too small to be trusted over the
     # evidence selection (see facade.stream).
     must_agree: bool = False
+    system_prompt: str = "answer"  # the template in prompts/ holding the system rules
     _client: Any = field(default=None, init=False, repr=False)
 
     def client(self) -> Any:
@@ -76,7 +77,7 @@ class OpenAIGenerator:
 
     # -- prompt -------------------------------------------------------------------------------
     def _fixed(self, question: str, history: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
-        msgs = [{"role": "system", "content": load_prompt("answer")}]
+        msgs = [{"role": "system", "content": load_prompt(self.system_prompt)}]
         for q, a in history[-3:]:
             msgs += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
         return msgs

@@ -1,4 +1,4 @@
-"""The local LLM (a model of `local_models.CATALOGUE`, by default Qwen2.5-0.5B, or any GGUF
+"""The local LLM (a model of `local_models.CATALOGUE`, by default SmolLM2-135M, or any GGUF
 file) served by llama-cpp-python's OpenAI-compatible server, started on 127.0.0.1,
 health-checked and stopped on exit. The app reaches it through the same `openai` client as any endpoint;
 `LocalGenerator` owns the server and restarts it once when it crashes (a llama.cpp built
@@ -199,7 +199,8 @@ class LocalGenerator(OpenAIGenerator):
         LOCAL_MAX_TOKENS of answer."""
         name, path = resolve(s.local_model)
         server = LocalLLMServer(str(path), s.local_port, alias=name).start()
-        return cls(model=name, base_url=server.url, timeout=s.llm_timeout, retries=s.llm_retries,
+        prompt = CATALOGUE[name].prompt if name in CATALOGUE else "answer"
+        return cls(model=name, base_url=server.url, system_prompt=prompt, timeout=s.llm_timeout, retries=s.llm_retries,
                    context_tokens=min(s.llm_context_tokens, 3000), max_tokens=min(s.llm_max_tokens, LOCAL_MAX_TOKENS),
                    price_in=s.llm_price_in, price_out=s.llm_price_out, server=server)
 

