@@ -12,9 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 TERRITORY_Q = "How much territory did Ukraine lose in July?"
-# The tests run the local backend with SmolLM2-135M, not the default Qwen2.5-0.5B: they check
-# invariants (exact spans, loopback, restarts), not answer quality, and the 135M model reads a
-# prompt about 4x faster on 2 cores. The default model's quality is measured by the eval (README).
+# The tests run the local backend with SmolLM2-135M (the default), named here so that they keep
+# it whatever the default: they check invariants (exact spans, loopback, restarts), not answer
+# quality, and the 135M model reads a prompt 4-10x faster than the Qwen models on 2 cores.
+# Answer quality per model is measured by the eval (README).
 LOCAL_TEST_MODEL = "smollm2-135m"
 # Screenshots and measured numbers go outside the repository: $TEST_ARTIFACTS or the temp dir.
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS") or Path(tempfile.gettempdir()) / "news-assistant-test-artifacts")
