@@ -202,10 +202,16 @@ def test_passages_fit_the_context_budget_deterministically(bot, fake):
     llm = llm_bot(bot.settings.index, fake, llm_context_tokens=700, top_k=8)
     fake.replies = ["x", "x"]
     first, second = llm.ask(TERRITORY_Q), llm.ask(TERRITORY_Q)
-    assert 1 <= len(first.passages) < 8 and [p.chunk_id for p in first.passages] == [p.chunk_id for p in second.passages]
-    sent = fake.chat_requests()[0]["messages"]
+    sent, again = (r["messages"] for r in fake.chat_requests()[:2])
+    assert sent == again and [p.chunk_id for p in first.passages] == [p.chunk_id for p in second.passages]
     assert sum(count_tokens(m["content"]) + 4 for m in sent) <= 700
-    assert f"[{len(first.passages)}]" in sent[-1]["content"] and f"[{len(first.passages) + 1}]" not in sent[-1]["content"]
+    # The model reads the answer's first n passages, numbered 1..n, so its [i] points at passage i;
+    # the extractive reader behind it (the gate and the fallback) reads all 8.
+    n = sum(f"\n[{i}] " in "\n" + sent[-1]["content"] for i in range(1, 9))
+    assert 1 <= n < 8 == len(first.passages)
+    assert all(f"[{i}] {p.title}" in sent[-1]["content"] and p.text in sent[-1]["content"]
+               for i, p in enumerate(first.passages[:n], start=1))
+    assert first.passages[n].text not in sent[-1]["content"]
     gen = OpenAIGenerator(model="m", context_tokens=200)
     with pytest.raises(ContextTooLong):
         gen.fit(TERRITORY_Q, first.passages)
