@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from assistant.answer.extractive import ExtractiveGenerator
-from assistant.answer.generators import GeneratorParts, make_generator
+from assistant.answer.generators import GeneratorParts, extractive_generator, make_generator
 from assistant.answer.pipeline import AnswerPipeline, History
 from assistant.core.data import Answer, Document, DocumentInfo, IngestReport, Passage
 from assistant.core.errors import InvalidQuestion
@@ -100,8 +100,7 @@ class Assistant:
         if isinstance(gen, ExtractiveGenerator):
             return gen
         if self._reader is None:
-            self._reader = ExtractiveGenerator(idf=self.index.idf, embed=self.embedder.embed,
-                                               parse=self._parts().parse, similar=word_similarity)
+            self._reader = extractive_generator(self._parts())
         return self._reader
 
     def _parts(self) -> GeneratorParts:

@@ -37,14 +37,20 @@ def test_how_many_needs_its_focus_a_km2_sentence_is_no_answer():
 
 def test_a_model_is_handed_the_passages_the_reader_would_quote_first():
     """A local model reads only its first few passages: the one holding the answer leads even
-    when retrieval ranked it last; the rest keep their rank order."""
+    when retrieval ranked it last; the rest keep their rank order. The scoring is renumbered
+    with them, so selecting from it equals reading the reordered passages afresh."""
     gen = answerer()
     weather = passage("The festival drew a record crowd on Saturday despite the rain.", rank=1, doc="d1")
     parade = passage("The parade route was changed twice this year.", rank=2, doc="d2")
     tanks = passage("Ukraine lost 40 tanks in July near Pokrovsk, according to analysts.", rank=3, doc="d3")
-    ordered = gen.order("How many tanks did Ukraine lose in July?", [weather, parade, tanks])
+    question = "How many tanks did Ukraine lose in July?"
+    retrieved = [weather, parade, tanks]
+    ordered, scoring = gen.order(retrieved, gen.score(question, retrieved))
     assert [p.doc_id for p in ordered] == ["d3", "d1", "d2"]
-    assert gen.order("What is it?", [weather, parade]) == [weather, parade]  # nothing to read: rank order
+    reused, fresh = gen.select(question, ordered, scoring), gen.select(question, ordered)
+    assert reused == fresh and reused.answerable and reused.chosen[0].window.passage == 1
+    nothing = gen.score("What is it?", [weather, parade])
+    assert gen.order([weather, parade], nothing)[0] == [weather, parade]  # nothing to read: rank order
 
 
 @pytest.mark.parametrize("question, kind", [

