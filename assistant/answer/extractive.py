@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from assistant.answer import asked, reading
+from assistant.answer import asked, reading, yesno
 from assistant.answer.finalize import refusal_text
 from assistant.answer.reading import FEATURES, QuestionProfile, Window
 from assistant.core.data import Passage, Usage
@@ -60,6 +60,7 @@ class Selection:
     short: str | None
     confidence: float
     refusal: str | None
+    short_cites: tuple[int, ...] = ()  # the passages the short answer rests on, when not just the first window's
 
     @property
     def answerable(self) -> bool:
@@ -98,9 +99,9 @@ class ExtractiveGenerator:
 
     def draft(self, sel: Selection) -> Iterator[str]:
         """The draft text of an answerable selection, one piece per sentence."""
-        lead = sel.chosen[0].window.passage
+        cites = sel.short_cites or (sel.chosen[0].window.passage,)
         # A line of its own: the checker cites it to its exact span, apart from its sentence.
-        pieces = [f"{sel.short} [{lead}]\n"] if sel.short else []
+        pieces = [f"{sel.short} {' '.join(f'[{n}]' for n in cites)}\n"] if sel.short else []
         for c in sel.chosen:  # a sentence at a time, so each is checked and cited on its own
             w = c.window
             pieces += [f"{w.text[a:b]} [{w.passage}]" for a, b in sentence_spans(w.text, glued=True)]
@@ -164,6 +165,10 @@ class ExtractiveGenerator:
         if not reading.has_content(question):
             return Selection(question, (), None, 0.0, "invalid")
         q, ranked, confidence = scoring if scoring is not None else self.score(question, passages)
+        if q.answer_type == "yesno":
+            verdict = yesno.decide(question, [p.text for p in passages], self.parse)
+            if verdict is not None:  # "Are A and B both P?": the sentence read for each decides it
+                return _verdict(question, verdict, passages, confidence)
         if not ranked or confidence < self.threshold:
             return Selection(question, (), None, round(confidence, 4), "no_evidence")
         best = ranked[0]
@@ -185,6 +190,17 @@ class ExtractiveGenerator:
             a, b = best.answer
             short = best.window.text[a:b].strip(" ,;:.") or short
         return Selection(question, tuple(chosen), short, round(confidence, 4), None)
+
+
+def _verdict(question: str, verdict: yesno.Verdict, passages: Sequence[Passage], confidence: float) -> Selection:
+    """A comparison's Yes or No, resting on the sentence read for each of the two things."""
+    chosen: list[Scored] = []
+    for i, a, b in verdict.evidence:
+        w = Window(i + 1, a, b, passages[i].text[a:b], 1)
+        if not any(_overlaps(w, o.window) for o in chosen):
+            chosen.append(Scored(w, 1.0))
+    cites = tuple(dict.fromkeys(s.window.passage for s in chosen))
+    return Selection(question, tuple(chosen), verdict.answer, round(confidence, 4), None, cites)
 
 
 def _sigmoid(z: np.ndarray | float) -> np.ndarray:
