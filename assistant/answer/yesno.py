@@ -155,7 +155,7 @@ def _sentences_of(name: str, other: str, passages: Sequence[str], limit: int = 2
             low = p.lower()
             if key not in low:
                 continue
-            spans = _split_glued(p, sentence_spans(p))
+            spans = sentence_spans(p, glued=True)
             hits = [k for k, (a, b) in enumerate(spans) if key in low[a:b]]
             if not hits:
                 continue
@@ -166,19 +166,6 @@ def _sentences_of(name: str, other: str, passages: Sequence[str], limit: int = 2
                 out.append((i, a, b))
             return out
     return []
-
-
-_GLUED = re.compile(r"[a-z0-9)\]\"”’][.!?](?=[A-Z])")
-
-
-def _split_glued(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sentence spans, also split where paragraphs were glued ("...British Columbia.Kings of Leon is")."""
-    out = []
-    for a, b in spans:
-        cuts = [m.end() for m in _GLUED.finditer(text, a, b)]
-        for start, end in zip([a, *cuts], [*cuts, b]):
-            out.append((start, end))
-    return out
 
 
 def decide(question: str, passages: Sequence[str], parse: Parse | None = None) -> Verdict | None:
