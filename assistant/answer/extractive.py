@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from assistant.answer import asked, reading, yesno
+from assistant.answer import asked, choice, reading, yesno
 from assistant.answer.finalize import refusal_text
 from assistant.answer.reading import FEATURES, QuestionProfile, Window
 from assistant.core.data import Passage, Usage
@@ -165,10 +165,13 @@ class ExtractiveGenerator:
         if not reading.has_content(question):
             return Selection(question, (), None, 0.0, "invalid")
         q, ranked, confidence = scoring if scoring is not None else self.score(question, passages)
-        if q.answer_type == "yesno":
-            verdict = yesno.decide(question, [p.text for p in passages], self.parse)
-            if verdict is not None:  # "Are A and B both P?": the sentence read for each decides it
-                return _verdict(question, verdict, passages, confidence)
+        # "Who was born first, A or B?", "Are A and B both P?": the sentence read for each decides it
+        texts = [p.text for p in passages]
+        decided = choice.decide(question, texts) if " or " in question else None
+        if decided is None and q.answer_type == "yesno":
+            decided = yesno.decide(question, texts, self.parse)
+        if decided is not None:
+            return _decided(question, decided.answer, decided.evidence, passages, confidence)
         if not ranked or confidence < self.threshold:
             return Selection(question, (), None, round(confidence, 4), "no_evidence")
         best = ranked[0]
@@ -192,15 +195,17 @@ class ExtractiveGenerator:
         return Selection(question, tuple(chosen), short, round(confidence, 4), None)
 
 
-def _verdict(question: str, verdict: yesno.Verdict, passages: Sequence[Passage], confidence: float) -> Selection:
-    """A comparison's Yes or No, resting on the sentence read for each of the two things."""
+def _decided(question: str, answer: str, evidence: Sequence[tuple[int, int, int]], passages: Sequence[Passage],
+             confidence: float) -> Selection:
+    """A comparison's answer (an option, Yes or No), resting on the sentence read for each of
+    the two things: (passage index, start, end) in `evidence`."""
     chosen: list[Scored] = []
-    for i, a, b in verdict.evidence:
+    for i, a, b in evidence:
         w = Window(i + 1, a, b, passages[i].text[a:b], 1)
         if not any(_overlaps(w, o.window) for o in chosen):
             chosen.append(Scored(w, 1.0))
     cites = tuple(dict.fromkeys(s.window.passage for s in chosen))
-    return Selection(question, tuple(chosen), verdict.answer, round(confidence, 4), None, cites)
+    return Selection(question, tuple(chosen), answer, round(confidence, 4), None, cites)
 
 
 def _sigmoid(z: np.ndarray | float) -> np.ndarray:

@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from assistant.core.text import sentence_spans, terms
+from assistant.answer import named
+from assistant.core.text import terms
 
 _AUX = r"(?:are|is|were|was|do|does|did|have|has|had)"
 _SAME = re.compile(r"\b(?:the\s+)?same\s+([a-z]+)(?:\s+of\s+([a-z]+))?", re.I)
@@ -83,18 +84,18 @@ def read_comparison(question: str, passages: Sequence[str]) -> Comparison | None
     if same:
         attribute = (same.group(2) or same.group(1)).lower()
         names = _LINK.sub("", rest[:same.start()])
-        pair = _split_pair(names, passages)
+        pair = named.split_pair(names, passages)
         return Comparison(pair[0], pair[1], "same", attribute=attribute) if pair else None
     both = re.search(r"\s+both\s+", rest, re.I)
     if both and " and " in rest[:both.start()]:  # "Are A and B both P"
-        pair = _split_pair(rest[:both.start()], passages)
+        pair = named.split_pair(rest[:both.start()], passages)
         predicate = rest[both.end():]
     elif q[lead.start():lead.end()].lower().rstrip().endswith("both"):  # "Are both A and B P"
         first, sep, tail = rest.partition(" and ")
         if not sep:
             return None
-        second = _longest_held(tail, passages)
-        pair = (_strip_words(first), second) if second else None
+        second = named.longest_held(tail, passages)
+        pair = (named.strip_words(first), second) if second else None
         predicate = tail[len(second or ""):] if second else ""
     else:
         return None
@@ -103,78 +104,13 @@ def read_comparison(question: str, passages: Sequence[str]) -> Comparison | None
     return Comparison(pair[0], pair[1], "both", predicate=predicate.strip())
 
 
-def _strip_words(name: str) -> str:
-    """A name without the lower-case words before it ("filmmakers Chris Carter")."""
-    words = name.split()
-    while len(words) > 1 and words[0][:1].islower():
-        words.pop(0)
-    return " ".join(words).strip(" ,")
-
-
-def _split_pair(text: str, passages: Sequence[str]) -> tuple[str, str] | None:
-    """Two names joined by "and": at the "and" where both sides are found in the passages
-    ("Gin and tonic and Paloma")."""
-    parts = text.split(" and ")
-    for i in range(1, len(parts)):
-        a, b = _strip_words(" and ".join(parts[:i])), _strip_words(" and ".join(parts[i:]))
-        if a and b and _found(a, passages) and _found(b, passages):
-            return a, b
-    return None
-
-
-def _longest_held(tail: str, passages: Sequence[str]) -> str | None:
-    """The longest run of `tail`'s first words found in the passages as a name."""
-    words = tail.split()
-    for n in range(len(words) - 1, 0, -1):
-        cand = " ".join(words[:n]).strip(" ,")
-        if cand[:1].isupper() and any(cand.lower() in p.lower() for p in passages):  # whole, not by last word
-            return cand
-    return None
-
-
-def _keys(name: str) -> list[str]:
-    """How a passage may name `name`: whole, or by its last word ("Pam Veasey" ~ "Pamela
-    Renea Veasey") when that is a capitalised word of four letters or more."""
-    last = name.split()[-1] if name.split() else ""
-    keys = [name.lower()]
-    if last != name and len(last) >= 4 and last[:1].isupper():
-        keys.append(last.lower())
-    return keys
-
-
-def _found(name: str, passages: Sequence[str]) -> bool:
-    return any(k in p.lower() for k in _keys(name) for p in passages)
-
-
-def _sentences_of(name: str, other: str, passages: Sequence[str], limit: int = 2) -> list[tuple[int, int, int]]:
-    """(passage index, start, end) of the sentences that define `name`: the first sentence
-    that names it (whole if any passage does, else by its last word) and those after it, at
-    most `limit`, up to one that names `other` (the next paragraph's subject)."""
-    for key in _keys(name):
-        for i, p in enumerate(passages):
-            low = p.lower()
-            if key not in low:
-                continue
-            spans = sentence_spans(p, glued=True)
-            hits = [k for k, (a, b) in enumerate(spans) if key in low[a:b]]
-            if not hits:
-                continue
-            out = [(i, *spans[hits[0]])]
-            for a, b in spans[hits[0] + 1:hits[0] + limit]:
-                if any(k in low[a:b] for k in _keys(other)):
-                    break
-                out.append((i, a, b))
-            return out
-    return []
-
-
 def decide(question: str, passages: Sequence[str], parse: Parse | None = None) -> Verdict | None:
     """The Verdict of a comparison question from the passages, or None when the evidence
     does not decide it (or the question is not such a comparison)."""
     c = read_comparison(question, passages)
     if c is None:
         return None
-    where = [_sentences_of(c.first, c.second, passages), _sentences_of(c.second, c.first, passages)]
+    where = [named.sentences_of(c.first, c.second, passages), named.sentences_of(c.second, c.first, passages)]
     if not all(where):
         return None
     texts = [" ".join(passages[i][a:b] for i, a, b in w) for w in where]

@@ -1,11 +1,12 @@
-"""Yes/no questions comparing two things (answer/yesno.py): the reader reads each thing's
-defining sentence and answers Yes or No only when those sentences decide it."""
+"""Questions that compare two named things: yes/no ("Are A and B both P?", answer/yesno.py)
+and two options ("Who was born first, A or B?", answer/choice.py). The reader reads each
+thing's defining sentence (answer/named.py) and answers only when those sentences decide it."""
 from __future__ import annotations
 
 import pytest
 
 from assistant import Assistant
-from assistant.answer import yesno
+from assistant.answer import choice, yesno
 from assistant.models.nlp import Parser
 
 # Two glued paragraphs, as knowledge passages and scraped pages often are.
@@ -85,3 +86,40 @@ def test_the_answer_leads_with_the_verdict_and_cites_both_sentences(tmp_path):
         assert bot.document(c.doc_id).text[c.start:c.end] == c.quote
     yes = bot.ask("Were Skyline and The Quiet Shore released in the same year?")
     assert yes.answer.startswith("Yes [")
+
+
+# Questions that offer two options (answer/choice.py).
+PEOPLE = ("Ada Brennan (12 March 188904 June 1961) was an Irish poet and teacher. "
+          "Tom Okafor (born 3 May 1950) is a Nigerian novelist from Lagos.")
+
+
+@pytest.mark.parametrize("question, pick", [
+    ("Who was born first, Ada Brennan or Tom Okafor?", "Ada Brennan"),
+    ("Who was born first Ada Brennan or Tom Okafor?", "Ada Brennan"),  # no comma: the passages say where A starts
+    ("Who is younger, Ada Brennan or Tom Okafor?", "Tom Okafor"),
+    ("Which writer was a novelist from Lagos, Ada Brennan or Tom Okafor?", "Tom Okafor"),
+    ("Which writer, Ada Brennan or Tom Okafor, was an Irish poet?", "Ada Brennan"),
+    ("Is Ada Brennan or Tom Okafor the Irish poet?", "Ada Brennan"),
+])
+def test_the_option_the_defining_sentences_pick(question, pick):
+    assert choice.decide(question, [PEOPLE]).answer == pick
+
+
+def test_a_year_with_a_lost_dash_is_still_the_first_year():
+    """"188904 June 1961": the birth year is 1889, not 1961."""
+    assert choice.decide("Who is older, Ada Brennan or Tom Okafor?", [PEOPLE]).answer == "Ada Brennan"
+
+
+def test_no_pick_when_the_sentences_do_not_decide():
+    assert choice.decide("Who won more prizes, Ada Brennan or Tom Okafor?", [PEOPLE]) is None  # a count
+    assert choice.decide("Which writer was a teacher or a poet?", [PEOPLE]) is None  # no two named options
+    assert choice.decide("Who was born first, Ada Brennan or Mary Quinn?", [PEOPLE]) is None  # Quinn not found
+
+
+def test_the_answer_names_the_pick_first(tmp_path):
+    (tmp_path / "a.txt").write_text("Two writers\n\n" + PEOPLE + "\n", encoding="utf-8")
+    bot = Assistant(index=tmp_path / "i")
+    bot.ingest([tmp_path / "a.txt"])
+    answer = bot.ask("Who was born first, Ada Brennan or Tom Okafor?")
+    assert answer.answer.startswith("Ada Brennan [")
+    assert {c.quote.split(" (")[0] for c in answer.citations} >= {"Ada Brennan", "Tom Okafor"}
