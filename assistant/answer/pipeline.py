@@ -99,6 +99,9 @@ class AnswerPipeline:
             answer = refusal_answer(question, passages, timings, reason=selection.refusal or "no_evidence", **meta)
         elif is_refusal(draft) or not draft.strip():
             answer = refusal_answer(question, passages, timings, reason="no_evidence", **meta)
+            if getattr(gen, "defers_refusal", False) and selection.answerable:  # the reader found the answer
+                answer = self._instead(question, passages, selection, extractive, timings, meta,
+                                       "said the articles do not answer", answer)
         else:
             answer = self._checked(question, draft, passages, selection, extractive, end, timings, meta)
         answer = annotate(with_conflicts(in_date_order(answer), passages), stories, self.index.store.document)
@@ -113,9 +116,7 @@ class AnswerPipeline:
         model flagged `must_agree`, does not state the extractive short answer) is replaced
         by the checked extractive answer, marked by `backend` and `warning`."""
         gen, policy = self.generator, self.settings.answer_policy
-        judge = gen.judge if self.settings.judge == "llm" and isinstance(gen, OpenAIGenerator) else None
-        checker = Checker(threshold=self.settings.min_support, judge=judge)
-        answer = finalize(question, draft, passages, checker, timings, policy=policy,
+        answer = finalize(question, draft, passages, self._checker(), timings, policy=policy,
                           drop_unsupported=gen is extractive, **meta)
         # A model flagged `must_agree` must state the extractive short answer when there is one;
         # where the gate found no answer, its draft stands on the citation check alone.
@@ -124,18 +125,31 @@ class AnswerPipeline:
         if not selection.answerable and gen is not extractive:
             return answer  # no extractive answer to fall back to: the checked draft, or its refusal
         if (answer.refused or disagrees) and gen is not extractive:
-            fallback = finalize(question, "".join(extractive.draft(selection)), passages, checker, timings,
-                                policy=policy, drop_unsupported=True, **(meta | dict(incomplete=False)))
-            if not fallback.refused:
-                why = "did not state the answer the evidence gives" if disagrees else "failed the citation check"
-                note = (f"the {gen.name} model's answer {why}; this is the extractive "
-                        f"answer (verbatim sentences of the articles) instead")
-                answer = dataclasses.replace(fallback, backend=f"extractive (fallback from {gen.name})",
-                                             warning="; ".join(filter(None, [fallback.warning, note])))
+            why = "did not state the answer the evidence gives" if disagrees else "failed the citation check"
+            answer = self._instead(question, passages, selection, extractive, timings, meta, why, answer)
         if answer.incomplete and not answer.refused:
             note = f"the answer was cut off ({end.finish_reason or 'stream ended early'}); it may be incomplete"
             answer = dataclasses.replace(answer, warning="; ".join(filter(None, [answer.warning, note])))
         return answer
+
+    def _checker(self) -> Checker:
+        gen = self.generator
+        judge = gen.judge if self.settings.judge == "llm" and isinstance(gen, OpenAIGenerator) else None
+        return Checker(threshold=self.settings.min_support, judge=judge)
+
+    def _instead(self, question: str, passages: list[Passage], selection: Selection, extractive: ExtractiveGenerator,
+                 timings: dict[str, float], meta: dict, why: str, answer: Answer) -> Answer:
+        """The checked extractive answer in place of a model's `answer` (which `why` explains),
+        marked by `backend` and `warning`; `answer` itself if the extractive one is refused."""
+        gen = self.generator
+        fallback = finalize(question, "".join(extractive.draft(selection)), passages, self._checker(), timings,
+                            policy=self.settings.answer_policy, drop_unsupported=True,
+                            **(meta | dict(incomplete=False)))
+        if fallback.refused:
+            return answer
+        note = f"the {gen.name} model's answer {why}; this is the extractive answer (verbatim sentences of the articles) instead"
+        return dataclasses.replace(fallback, backend=f"extractive (fallback from {gen.name})",
+                                   warning="; ".join(filter(None, [fallback.warning, note])))
 
     def condense(self, question: str, history: History) -> tuple[str, Usage]:
         """The retrieval query. An LLM endpoint rewrites a follow-up; the extractive answerer

@@ -61,6 +61,9 @@ class OpenAIGenerator:
     # the extractive answer is given): for a model too small to be trusted over the
     # evidence selection (see facade.stream).
     must_agree: bool = False
+    # A refusal of the model gives way to the extractive answer when the reader answers: for
+    # a small model that says "the articles don't say" with the answer in front of it.
+    defers_refusal: bool = False
     system_prompt: str = "answer"  # the template in prompts/ holding the system rules
     _client: Any = field(default=None, init=False, repr=False)
 

@@ -199,10 +199,12 @@ class LocalGenerator(OpenAIGenerator):
         LOCAL_MAX_TOKENS of answer."""
         name, path = resolve(s.local_model)
         server = LocalLLMServer(str(path), s.local_port, alias=name).start()
-        prompt = CATALOGUE[name].prompt if name in CATALOGUE else "answer"
+        entry = CATALOGUE.get(name)
+        prompt = entry.prompt if entry else "answer"
+        trust = dict(must_agree=entry.must_agree, defers_refusal=entry.defers_refusal) if entry else {}
         return cls(model=name, base_url=server.url, system_prompt=prompt, timeout=s.llm_timeout, retries=s.llm_retries,
                    context_tokens=min(s.llm_context_tokens, 3000), max_tokens=min(s.llm_max_tokens, LOCAL_MAX_TOKENS),
-                   price_in=s.llm_price_in, price_out=s.llm_price_out, server=server)
+                   price_in=s.llm_price_in, price_out=s.llm_price_out, server=server, **trust)
 
     def fit(self, question: str, passages: Sequence[Passage],
             history: Sequence[tuple[str, str]] = ()) -> list[Passage]:

