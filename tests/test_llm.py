@@ -334,3 +334,25 @@ def test_a_tiny_model_that_does_not_state_the_evidence_answer_yields_the_extract
     fake.replies = [f"Ukraine lost 502 square kilometers in July, according to the Black Bird Group [{n}]."]
     agreeing = llm.ask(TERRITORY_Q)
     assert agreeing.backend == "openai" and "502 square kilometers" in agreeing.answer
+
+
+def test_a_refusal_gives_way_to_the_extractive_answer_only_for_a_model_flagged_so(bot, fake):
+    """Qwen2.5-1.5B said "The articles don't say" with the answer in its first passage. A
+    model flagged `defers_refusal` gives way to the checked extractive answer when the reader
+    answers; any other model's refusal stands, and nobody's refusal is overridden where the
+    reader has no answer either."""
+    llm = llm_bot(bot.settings.index, fake)
+    fake.replies = ["The articles don't say."]
+    assert llm.ask(TERRITORY_Q).refused  # the default: the model may refuse itself
+    llm.generator.defers_refusal = True
+    fake.replies = ["The articles don't say."]
+    answer = llm.ask(TERRITORY_Q)
+    assert not answer.refused and answer.backend == "extractive (fallback from openai)"
+    assert "said the articles do not answer" in answer.warning
+    assert "502 square kilometers" in answer.answer
+    assert_exact_spans(llm, answer)
+    # Where the reader has no answer either (the gate refuses it), the model's refusal stands.
+    question = "Where did Trump post about the encircled Ukrainian soldiers?"
+    fake.replies = ["The articles don't say."]
+    before = len(fake.chat_requests())
+    assert llm.ask(question).refused and len(fake.chat_requests()) == before + 1
