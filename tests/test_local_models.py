@@ -101,3 +101,21 @@ def test_a_model_in_parts_assembles_from_its_packages_to_the_pinned_hash(tmp_pat
     assert path.stat().st_size == CATALOGUE[name].size and len(CATALOGUE[name].packages) == 6
     with path.open("rb") as f:
         assert f.read(4) == b"GGUF"
+
+
+def test_each_model_is_trusted_as_its_catalogue_entry_says(tmp_path, monkeypatch):
+    """SmolLM2's draft must state the extractive answer; Qwen2.5-1.5B's stands on the citation
+    check and its refusal gives way to the reader's answer (chosen on news dev, README)."""
+    from assistant.core.settings import Settings
+    from assistant.models import local_llm
+
+    monkeypatch.setattr(local_llm.LocalLLMServer, "start", lambda self: self)  # no process: the wiring only
+    gguf = tmp_path / "mine.gguf"
+    gguf.write_bytes(b"GGUF")
+    cases = [(LOCAL_TEST_MODEL, True, False), (str(gguf), True, False)]
+    if local_llm.available("qwen2.5-1.5b"):
+        cases.append(("qwen2.5-1.5b", False, True))
+    for model, must_agree, defers in cases:
+        gen = local_llm.LocalGenerator.from_settings(Settings(local_model=model))
+        assert (gen.must_agree, gen.defers_refusal) == (must_agree, defers), model
+    assert (CATALOGUE["qwen2.5-1.5b"].must_agree, CATALOGUE["qwen2.5-1.5b"].defers_refusal) == (False, True)
