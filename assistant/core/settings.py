@@ -72,7 +72,7 @@ _ENV: dict[str, tuple[tuple[str, ...], type]] = {
 
 
 # Answer backends: the built-in extractive answerer, any OpenAI-compatible endpoint, or the
-# local LLM (SmolLM2-135M by default, in llama.cpp's server, started by the app).
+# local LLM (Qwen2.5-Coder-1.5B by default, in llama.cpp's server, started by the app).
 GENERATORS = ("extractive", "openai", "local")
 
 

@@ -1,4 +1,4 @@
-"""The local LLM (a model of `local_models.CATALOGUE`, by default SmolLM2-135M, or any GGUF
+"""The local LLM (a model of `local_models.CATALOGUE`, by default Qwen2.5-Coder-1.5B, or any GGUF
 file) served by llama-cpp-python's OpenAI-compatible server, started on 127.0.0.1,
 health-checked and stopped on exit. The app reaches it through the same `openai` client as any endpoint;
 `LocalGenerator` owns the server and restarts it once when it crashes (a llama.cpp built

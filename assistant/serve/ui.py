@@ -90,7 +90,7 @@ JS = """
 
 HELP = {
     "backend": "extractive: quotes the articles, no LLM; openai: the endpoint in ASSISTANT_LLM_*; "
-               "local: a small model (SmolLM2-135M, or ASSISTANT_LOCAL_MODEL) on this machine. States are listed below.",
+               "local: a small model (Qwen2.5-1.5B, or ASSISTANT_LOCAL_MODEL) on this machine. States are listed below.",
     "top_k": "How many passages are searched for an answer: more finds more, but is slower and noisier.",
     "retrieval": "hybrid: meaning + keywords (best); dense: meaning only; bm25: keywords only.",
     "policy": "LLM backends only: when most sentences lack support, refuse the answer, or show it with "
