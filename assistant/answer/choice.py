@@ -18,8 +18,6 @@ from typing import Sequence
 from assistant.answer import named
 from assistant.core.text import terms
 
-# A year; a digit may follow ("26 September 188926 May 1976": a dash lost in extraction).
-_YEAR = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![,.]?\d{3}\b)")
 _EARLY = re.compile(r"\b(?:first|earlier|earliest|older|oldest|before)\b", re.I)
 _LATE = re.compile(r"\b(?:later|latest|younger|youngest|newer|newest|more recent(?:ly)?|most recent(?:ly)?|"
                    r"second)\b", re.I)
@@ -86,9 +84,9 @@ def decide(question: str, passages: Sequence[str]) -> Pick | None:
     pick: int | None = None
     early, late = _EARLY.search(rest), _LATE.search(rest)
     if early or late:
-        years = [_YEAR.search(t) for t in texts]
-        if all(years) and years[0].group() != years[1].group():
-            earlier = 0 if int(years[0].group()) < int(years[1].group()) else 1
+        years = [named.first_year(t) for t in texts]
+        if years[0] and years[1] and years[0] != years[1]:
+            earlier = 0 if int(years[0]) < int(years[1]) else 1
             pick = earlier if early and not late else 1 - earlier if late and not early else None
     elif not _AMOUNT.search(rest):
         category = re.match(r"\s*(?:which|what)\s+([\w'-]+)", rest, re.I)  # "which species": both are

@@ -3,9 +3,19 @@ both P?", "Who was born first, A or B?"): where a question's name ends, and the 
 that define the thing (the first that names it, then the next, up to the other thing's)."""
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from assistant.core.text import sentence_spans
+
+# A year; a digit may follow ("26 September 188926 May 1976": a dash lost in extraction).
+_YEAR = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![,.]?\d{3}\b)")
+
+
+def first_year(text: str) -> str | None:
+    """The first year a text states (a birth, release or founding year in a defining sentence)."""
+    m = _YEAR.search(text)
+    return m.group(1) if m else None
 
 
 def strip_words(name: str) -> str:

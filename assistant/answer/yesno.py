@@ -27,7 +27,6 @@ _LINK = re.compile(r"\s+(?:(?:both|each|all|also|originally|currently|ever|still
                    r"of|from|in|on|at|by|for|located|based|founded|released|published|born|formed|created|known|"
                    r"established|made|belong|belonged|work|worked|play|played|come|came|considered|part|to|"
                    r"a|an|the)\b\s*)+$", re.I)
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 # What a "same X" question compares, and the entity labels that carry it.
 _PLACES = frozenset({"GPE", "LOC"})
 ATTRIBUTES: dict[str, frozenset[str]] = {
@@ -132,7 +131,8 @@ def decide(question: str, passages: Sequence[str], parse: Parse | None = None) -
 def _values(attribute: str, text: str, parse: Parse | None) -> set[str]:
     """The values of `attribute` (a year, a family name, nationalities or places) a text states."""
     if attribute == "year":
-        return set(_YEAR.findall(text)[:1])
+        year = named.first_year(text)
+        return {year} if year else set()
     if attribute in ("family", "genus", "order"):
         m = re.search(rf"\b{attribute}\s+([A-Z][a-z]+)", text)
         return {m.group(1)} if m else set()
