@@ -70,3 +70,23 @@ def test_citations_say_whether_their_plain_text_quote_holds_link_syntax(tmp_path
     assert any(c.quote_has_link for c in answer.citations)
     plain = Citation(n=1, doc_id="d", title="t", source="s", chunk_id="c", quote="12 moorings", start=0, end=11)
     assert to_dict(plain)["quote_has_link"] is False
+
+
+def test_the_quote_is_the_shortest_run_of_sentences_that_supports_the_sentence():
+    """"Eden" is only in the sentence before: the best-matching single sentence does not
+    support the claim, the pair does. With `supports`, the quote is what was checked."""
+    passage = ("Eden Hazard has admitted an intense campaign may have left him tired after a long season in "
+               "England. Hazard has been in superb form for Chelsea this season and scored the winner against "
+               "Manchester United. Belgium won 1-0 in Jerusalem.")
+    claim = "Eden Hazard scored Chelsea's winner against Manchester United."
+    checker = Checker()
+    a, b = best_span(claim, passage)
+    assert passage[a:b].startswith("Hazard has been") and not checker.supports(claim, passage[a:b])
+    a, b = best_span(claim, passage, supports=lambda quote: checker.supports(claim, quote))
+    assert passage[a:b].startswith("Eden Hazard has admitted") and passage[a:b].endswith("Manchester United.")
+    assert checker.supports(claim, passage[a:b])
+    # a supported single sentence stays a single sentence; an exact occurrence wins outright
+    one = "Hazard scored the winner against Manchester United for Chelsea."
+    a, b = best_span(one, passage, supports=lambda quote: checker.supports(one, quote))
+    assert passage[a:b].startswith("Hazard has been") and passage[a:b].endswith("United.")
+    assert best_span("Belgium won 1-0 in Jerusalem.", passage, supports=lambda q: False) == (len(passage) - 29, len(passage))

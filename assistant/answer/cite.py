@@ -120,6 +120,11 @@ class Checker:
         # Semantic similarity may lift a near-paraphrase, never an invented number or entity.
         return np.where(lex >= 0.5, lifted, lex)
 
+    def supports(self, sentence: str, quote: str, question: str | None = None) -> bool:
+        """Whether `quote` alone states `sentence` (lexical support at the threshold): how a
+        citation's quote is chosen (`best_span`), with or without a judge."""
+        return lexical_support(sentence, quote, question) >= self.threshold
+
     def check(self, draft: Sequence[DraftSentence], passages: Sequence[str], question: str | None = None) -> list[Check]:
         """Verdict per sentence. Citations to numbers outside 1..len(passages) are dropped;
         an uncited sentence gets its best passage when that passes the threshold. With a
@@ -144,25 +149,36 @@ class Checker:
         return checks
 
 
-def best_span(sentence: str, passage: str) -> tuple[int, int]:
+def best_span(sentence: str, passage: str, supports: Callable[[str], bool] | None = None) -> tuple[int, int]:
     """The (start, end) inside `passage` of the sentence, or pair of adjacent sentences,
-    that best matches `sentence` (an exact occurrence wins)."""
+    that best matches `sentence` (an exact occurrence wins). With `supports(quote)`, the
+    quote is the shortest run of one to three adjacent sentences that supports the sentence
+    on its own (best matching first), so that the quote shown is the evidence checked; the
+    best match when none does."""
     exact = passage.find(sentence.strip())
     if sentence.strip() and exact >= 0:
         return exact, exact + len(sentence.strip())
     spans = sentence_spans(passage) or [(0, len(passage))]
     candidates = spans + [(spans[i][0], spans[i + 1][1]) for i in range(len(spans) - 1)]
     target = set(terms(sentence))
+    if supports is not None:
+        for size in (1, 2, 3):
+            runs = [(spans[i][0], spans[i + size - 1][1]) for i in range(len(spans) - size + 1)]
+            runs.sort(key=lambda span: _match(target, passage, span), reverse=True)
+            held = next((span for span in runs if supports(passage[span[0]:span[1]])), None)
+            if held is not None:
+                return held
+    return max(candidates, key=lambda span: _match(target, passage, span))
 
-    def quality(span: tuple[int, int]) -> tuple[float, int]:
-        cand = set(terms(passage[span[0]:span[1]]))
-        if not target or not cand:
-            return 0.0, -(span[1] - span[0])
-        overlap = len(target & cand)
-        # F-measure: cover the sentence without dragging in unrelated text.
-        return 2 * overlap / (len(target) + len(cand)), -(span[1] - span[0])
 
-    return max(candidates, key=quality)
+def _match(target: set[str], passage: str, span: tuple[int, int]) -> tuple[float, int]:
+    """F-measure of a span's terms against the sentence's (cover it without dragging in
+    unrelated text), then shorter first."""
+    cand = set(terms(passage[span[0]:span[1]]))
+    if not target or not cand:
+        return 0.0, -(span[1] - span[0])
+    overlap = len(target & cand)
+    return 2 * overlap / (len(target) + len(cand)), -(span[1] - span[0])
 
 
 _REFUSAL = re.compile(r"\b(articles?|sources?|passages?|context)\b[^.]{0,40}\b(don'?t|do not|does not|doesn'?t)\s+"

@@ -50,7 +50,7 @@ def finalize(question: str, draft: str, passages: Sequence[Passage], checker: Ch
         numbers: list[int] = []
         for k in check.supporting:
             p = passages[k - 1]
-            a, b = best_span(check.text, p.text)
+            a, b = best_span(check.text, p.text, supports=lambda quote, text=check.text: checker.supports(text, quote, question))
             key = (p.chunk_id, a, b)
             if key not in by_span:
                 by_span[key] = len(citations) + 1
