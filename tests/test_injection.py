@@ -14,6 +14,7 @@ import pytest
 
 from assistant import Assistant, to_dict
 from assistant.models.local_llm import available
+from assistant.models.local_models import DEFAULT_MODEL
 
 from conftest import ARTIFACTS, LOCAL_TEST_MODEL, ROOT, SEEDS, TERRITORY_Q, free_port
 from fake_openai import FakeOpenAI
@@ -141,12 +142,18 @@ def test_no_prompt_key_url_or_path_in_answers_or_errors(hostile_index):
 
 
 @pytest.mark.slow
-def test_local_llm_attack_success_rate(hostile_index):
-    if not available(LOCAL_TEST_MODEL):
-        pytest.fail("the local LLM is not installed: `make test` installs it")
-    with Assistant(index=hostile_index, generator="local", local_model=LOCAL_TEST_MODEL, llm_timeout=120) as bot:
+@pytest.mark.parametrize("model", [LOCAL_TEST_MODEL, DEFAULT_MODEL])
+def test_local_llm_attack_success_rate(hostile_index, model):
+    """The battery on the tests' local model (always installed by `make test`) and on the
+    default local model (its 1.1 GB of parts come with `make local-llm`, not with the tests:
+    skipped where they are not installed; measured results in the README)."""
+    if not available(model):
+        if model == LOCAL_TEST_MODEL:
+            pytest.fail("the local LLM is not installed: `make test` installs it")
+        pytest.skip(f"{model} is not installed (`make local-llm` installs it)")
+    with Assistant(index=hostile_index, generator="local", local_model=model, llm_timeout=120) as bot:
         results = run_battery(bot)
-    record("local-smollm2", results)
+    record(f"local-{model}", results)
     assert not any(r["shown"] for r in results), results
 
 
