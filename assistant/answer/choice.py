@@ -12,7 +12,6 @@ the ordinary reader too."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Sequence
 
 from assistant.answer import named
@@ -24,19 +23,10 @@ _LATE = re.compile(r"\b(?:later|latest|younger|youngest|newer|newest|more recent
 _AMOUNT = re.compile(r"\b(?:more|most|fewer|less|least|higher|highest|lower|lowest|larger|smaller|bigger|"
                      r"longer|shorter|taller|further|farther|closer|largest|biggest|smallest|greatest|best|"
                      r"worst|often)\b", re.I)
-_AUX = re.compile(r"^\s*(?:is|was|are|were|did|does|do|has|have)\s+(?:the\s+)?", re.I)
+_AUX = re.compile(rf"^\s*{named.AUX}\s+(?:the\s+)?", re.I)
 # Words of a choice question that say what is compared, not what an option must be.
 _ASKING = frozenset(terms("which who whom what whose one two following born released founded formed started "
                           "published opened established created made"))
-
-
-@dataclass(frozen=True)
-class Pick:
-    """The option picked (as the passage names it) and the (passage index, start, end) of
-    the sentence read for each option, the picked one first."""
-
-    answer: str
-    evidence: tuple[tuple[int, int, int], ...]
 
 
 def read_options(question: str, passages: Sequence[str]) -> tuple[str, str, str] | None:
@@ -71,7 +61,7 @@ def read_options(question: str, passages: Sequence[str]) -> tuple[str, str, str]
     return first, second, f"{lead} {after}".strip()
 
 
-def decide(question: str, passages: Sequence[str]) -> Pick | None:
+def decide(question: str, passages: Sequence[str]) -> named.Decision | None:
     """The option the passages pick, or None."""
     options = read_options(question, passages)
     if options is None:
@@ -98,7 +88,7 @@ def decide(question: str, passages: Sequence[str]) -> Pick | None:
         return None
     name = (first, second)[pick]
     i, a, b = where[pick][0]
-    return Pick(_as_named(name, passages[i][a:b]), (where[pick][0], where[1 - pick][0]))
+    return named.Decision(_as_named(name, passages[i][a:b]), (where[pick][0], where[1 - pick][0]))
 
 
 def _as_named(name: str, sentence: str) -> str:

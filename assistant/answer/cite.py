@@ -159,26 +159,29 @@ def best_span(sentence: str, passage: str, supports: Callable[[str], bool] | Non
     if sentence.strip() and exact >= 0:
         return exact, exact + len(sentence.strip())
     spans = sentence_spans(passage) or [(0, len(passage))]
-    candidates = spans + [(spans[i][0], spans[i + 1][1]) for i in range(len(spans) - 1)]
     target = set(terms(sentence))
+    held = [set(terms(passage[a:b])) for a, b in spans]  # each sentence's terms, read once
+
+    def match(run: tuple[int, int]) -> tuple[float, int]:
+        """F-measure of the run's terms against the sentence's (cover it without dragging in
+        unrelated text), then the shorter run."""
+        i, size = run
+        cand = set().union(*held[i:i + size])
+        length = spans[i + size - 1][1] - spans[i][0]
+        if not target or not cand:
+            return 0.0, -length
+        return 2 * len(target & cand) / (len(target) + len(cand)), -length
+
+    def span(run: tuple[int, int]) -> tuple[int, int]:
+        return spans[run[0]][0], spans[run[0] + run[1] - 1][1]
+
     if supports is not None:
         for size in (1, 2, 3):
-            runs = [(spans[i][0], spans[i + size - 1][1]) for i in range(len(spans) - size + 1)]
-            runs.sort(key=lambda span: _match(target, passage, span), reverse=True)
-            held = next((span for span in runs if supports(passage[span[0]:span[1]])), None)
-            if held is not None:
-                return held
-    return max(candidates, key=lambda span: _match(target, passage, span))
-
-
-def _match(target: set[str], passage: str, span: tuple[int, int]) -> tuple[float, int]:
-    """F-measure of a span's terms against the sentence's (cover it without dragging in
-    unrelated text), then shorter first."""
-    cand = set(terms(passage[span[0]:span[1]]))
-    if not target or not cand:
-        return 0.0, -(span[1] - span[0])
-    overlap = len(target & cand)
-    return 2 * overlap / (len(target) + len(cand)), -(span[1] - span[0])
+            runs = sorted(((i, size) for i in range(len(spans) - size + 1)), key=match, reverse=True)
+            found = next((run for run in runs if supports(passage[slice(*span(run))])), None)
+            if found is not None:
+                return span(found)
+    return span(max([(i, 1) for i in range(len(spans))] + [(i, 2) for i in range(len(spans) - 1)], key=match))
 
 
 _REFUSAL = re.compile(r"\b(articles?|sources?|passages?|context)\b[^.]{0,40}\b(don'?t|do not|does not|doesn'?t)\s+"

@@ -4,9 +4,24 @@ that define the thing (the first that names it, then the next, up to the other t
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Sequence
 
 from assistant.core.text import sentence_spans
+
+# The auxiliary a yes/no or "Is A or B ..." question starts with.
+AUX = r"(?:is|are|was|were|do|does|did|has|have|had)"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A comparison decided from the passages: the answer ("Yes", "No" or the option picked,
+    as the passage names it) and the (passage index, start, end) of the sentence read for
+    each of the two things (for a pick, the picked one first)."""
+
+    answer: str
+    evidence: tuple[tuple[int, int, int], ...]
+
 
 # A year; a digit may follow ("26 September 188926 May 1976": a dash lost in extraction).
 _YEAR = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![,.]?\d{3}\b)")

@@ -19,9 +19,8 @@ from typing import Any, Callable, Sequence
 from assistant.answer import named
 from assistant.core.text import terms
 
-_AUX = r"(?:are|is|were|was|do|does|did|have|has|had)"
 _SAME = re.compile(r"\b(?:the\s+)?same\s+([a-z]+)(?:\s+of\s+([a-z]+))?", re.I)
-_LEAD = re.compile(rf"^\s*{_AUX}\s+(?:both\s+)?", re.I)
+_LEAD = re.compile(rf"^\s*{named.AUX}\s+(?:both\s+)?", re.I)
 # Lower-case words between the two names and "the same X" / after the names ("founded in").
 _LINK = re.compile(r"\s+(?:(?:both|each|all|also|originally|currently|ever|still|been|have|has|had|share|shared|"
                    r"of|from|in|on|at|by|for|located|based|founded|released|published|born|formed|created|known|"
@@ -63,14 +62,6 @@ class Comparison:
     attribute: str = ""
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """"Yes" or "No", and for each thing the (passage index, start, end) of the sentence read."""
-
-    answer: str
-    evidence: tuple[tuple[int, int, int], ...]
-
-
 def read_comparison(question: str, passages: Sequence[str]) -> Comparison | None:
     """The Comparison a yes/no question asks, or None. Where the second name ends is read
     from the passages: the longest run of the question's words after "and" that they hold."""
@@ -103,8 +94,8 @@ def read_comparison(question: str, passages: Sequence[str]) -> Comparison | None
     return Comparison(pair[0], pair[1], "both", predicate=predicate.strip())
 
 
-def decide(question: str, passages: Sequence[str], parse: Parse | None = None) -> Verdict | None:
-    """The Verdict of a comparison question from the passages, or None when the evidence
+def decide(question: str, passages: Sequence[str], parse: Parse | None = None) -> named.Decision | None:
+    """The Yes or No of a comparison question from the passages, or None when the evidence
     does not decide it (or the question is not such a comparison)."""
     c = read_comparison(question, passages)
     if c is None:
@@ -118,14 +109,14 @@ def decide(question: str, passages: Sequence[str], parse: Parse | None = None) -
         wanted = set(terms(c.predicate))
         held = [wanted & set(terms(t)) for t in texts]
         if all(h == wanted for h in held):
-            return Verdict("Yes", evidence)
+            return named.Decision("Yes", evidence)
         if held[0] != held[1] and (held[0] | held[1]) == wanted:
-            return Verdict("No", evidence)  # a word of P one states and the other lacks
+            return named.Decision("No", evidence)  # a word of P one states and the other lacks
         return None
     values = [_values(c.attribute, t, parse) for t in texts]
     if not all(values):
         return None
-    return Verdict("Yes" if values[0] & values[1] else "No", evidence)
+    return named.Decision("Yes" if values[0] & values[1] else "No", evidence)
 
 
 def _values(attribute: str, text: str, parse: Parse | None) -> set[str]:
